@@ -1,0 +1,125 @@
+# pcon: process containers and per-container statistics.
+# make deps | make | make check | make bench | make demo | make install PREFIX=...
+
+PREFIX   ?= /usr/local
+B        ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+VERSION  := 0.1.0
+SONAME   := libpcon.so.0
+
+# Debian packages every target needs; `make deps` installs them (idempotent).
+DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
+            zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+            -Iinclude -Ilib -I$(B)/gen
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LDLIBS   := -lmnl -lbpf -lelf -lz
+
+LIB_SRCS := $(sort $(wildcard lib/*.c lib/subsys/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+BPF_SRCS := $(sort $(wildcard lib/bpf/*.bpf.c))
+BPF_SKELS:= $(BPF_SRCS:lib/bpf/%.bpf.c=$(B)/gen/%.skel.h)
+CLI_SRCS := $(sort $(wildcard src/pcon/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+D_SRCS   := $(sort $(wildcard src/pcond/*.c))
+D_OBJS   := $(D_SRCS:%.c=$(B)/obj/%.o)
+UNIT     := $(patsubst tests/%.c,$(B)/tests/%,$(sort $(wildcard tests/unit/*.c)))
+INTEG    := $(patsubst tests/%.c,$(B)/tests/%,$(sort $(wildcard tests/integration/*.c)))
+BENCH    := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
+PROGS    := $(B)/pcon $(if $(D_SRCS),$(B)/pcond)
+
+all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH)
+
+deps:
+	@if dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -qv 'install ok installed' \
+	   || [ $$(dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | wc -l) -ne $(words $(DEB_PKGS)) ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
+	fi
+
+$(B)/obj/%.o: %.c $(wildcard include/pcon/*.h lib/*.h src/pcon/*.h src/pcond/*.h) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# eBPF: CO-RE objects from the running kernel's BTF, wrapped as skeleton headers.
+$(B)/gen/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/%.bpf.o: lib/bpf/%.bpf.c $(wildcard lib/bpf/*.h) $(B)/gen/vmlinux.h
+	$(CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -I$(B)/gen -Ilib/bpf -c $< -o $@
+	llvm-strip -g $@
+
+$(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(B)/libpcon.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/$(SONAME): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	ln -sf $(SONAME) $(B)/libpcon.so
+
+$(B)/libpcon.pc: libpcon.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(B)/pcon: $(CLI_OBJS) $(B)/libpcon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lncursesw
+
+$(B)/pcond: $(D_OBJS) $(B)/libpcon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/pcontest.o $(B)/libpcon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(B)/libpcon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+$(B)/obj/tests/%.o: tests/%.c $(wildcard include/pcon/*.h lib/*.h tests/*/*.h) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+# Unit tests first on the plain build, then the whole suite under ASan+UBSan.
+check: deps
+	$(MAKE) all
+	$(MAKE) all B=build-san SAN=1
+	tests/run build build-san
+
+bench: deps all
+	bench/run $(B)
+
+demo: deps all
+	$(B)/pcon ls -t
+
+man: man/pcon.1
+
+man/%: man/%.scd
+	scdoc < $< > $@
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/pcon $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/libpcon.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/$(SONAME) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpcon.so
+	install -m 644 include/pcon/*.h $(DESTDIR)$(PREFIX)/include/pcon/
+	install -m 644 $(B)/libpcon.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 man/pcon.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps check bench demo man install clean
+.SECONDARY:

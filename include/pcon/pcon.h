@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libpcon: process containers and per-container statistics on the kernel's
+ * cgroup v1 and v2 hierarchies.
+ *
+ * Conventions: functions return 0 (or a count) on success and a negative
+ * errno on failure; output parameters are named ret_* and are written only
+ * on success; destructors accept NULL. The library never prints.
+ */
+#ifndef PCON_PCON_H
+#define PCON_PCON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- hierarchies ------------------------------------------------------ */
+
+/* One mounted cgroup tree. Read-only for callers. */
+struct pcon_hier {
+	int version;          /* 1 or 2 */
+	int id;               /* v1 hierarchy id from /proc/cgroups, 0 if unknown */
+	char *name;           /* how users name it: "cpu", "cpu,cpuacct", "systemd", "unified" */
+	char *mount;          /* mount point as the kernel reports it */
+	char *named;          /* v1 "name=" option value, or NULL */
+	char **controllers;   /* NULL-terminated: bound (v1) or available (v2) */
+	int root_fd;          /* O_PATH directory fd of the mount point */
+};
+
+/* A loaded view of the machine: hierarchies and the /proc to read tasks from. */
+struct pcon;
+
+/*
+ * Discover hierarchies. sysroot is prepended to every path read ("/" or NULL
+ * for the real machine; a temp dir with proc/ and sys/ in tests).
+ * -ENOMEDIUM if no cgroup file system is mounted.
+ */
+int pcon_open(const char *sysroot, struct pcon **ret);
+void pcon_close(struct pcon *p);
+
+/* The hierarchies, in mount order. */
+const struct pcon_hier *pcon_hiers(const struct pcon *p, size_t *ret_n);
+
+/* fd of the /proc directory (beneath sysroot). */
+int pcon_proc_fd(const struct pcon *p);
+
+/* The hierarchy a bare "/path" means: v2 if mounted, else the first one. */
+const struct pcon_hier *pcon_hier_default(const struct pcon *p);
+
+/* Does hierarchy h have kernel controller ctrl? */
+bool pcon_hier_has(const struct pcon_hier *h, const char *ctrl);
+
+/*
+ * Resolve one token of a HIER list: a hierarchy name, a kernel controller,
+ * a pcon subsystem name ("numtasks"), "name=X" or "unified".
+ * -ENODEV if no mounted hierarchy matches.
+ */
+int pcon_hier_find(const struct pcon *p, const char *token, const struct pcon_hier **ret);
+
+/* ---- container names -------------------------------------------------- */
+
+#define PCON_SPEC_MAX_HIERS 16
+
+/* "HIER[,HIER...]:PATH" or "PATH", parsed and resolved. */
+struct pcon_spec {
+	size_t n;                                        /* distinct hierarchies */
+	const struct pcon_hier *hiers[PCON_SPEC_MAX_HIERS];
+	char *path;                                      /* normalized: "/" or "/a/b" */
+};
+
+/*
+ * Parse a container name. -ENODEV unknown hierarchy, -EINVAL bad path
+ * (empty component is folded; ".", "..", control characters refused),
+ * -ENAMETOOLONG component over 255 bytes or path over 4095.
+ */
+int pcon_spec_parse(const struct pcon *p, const char *spec, struct pcon_spec *ret);
+void pcon_spec_done(struct pcon_spec *s);
+
+/* Validate and normalize a container path alone. */
+int pcon_path_normalize(const char *path, char **ret);
+
+/* ---- containers ------------------------------------------------------- */
+
+/* A handle: a directory fd held beneath the hierarchy root. Read-only. */
+struct pcon_container {
+	const struct pcon_hier *hier;
+	char *path;      /* normalized path within the hierarchy */
+	int fd;          /* O_DIRECTORY fd; never re-resolved by path */
+	uint64_t id;     /* inode number: the cgroup id on v2 */
+};
+
+/*
+ * Open an existing container beneath its hierarchy root (no symlinks, no
+ * mount crossing, no escape). -ENOENT no such container, -ENOTDIR not a
+ * directory, -ELOOP a symlink, -EXDEV crosses a mount.
+ */
+int pcon_container_open(const struct pcon_hier *h, const char *path,
+			struct pcon_container **ret);
+void pcon_container_free(struct pcon_container *c);
+
+/*
+ * Create a container and any missing parents. On failure every directory it
+ * made is removed again. Returns how many levels it made: 0 if the container
+ * existed, 2 if "/a/b" was made where "/a" did not exist.
+ */
+int pcon_container_create(const struct pcon_hier *h, const char *path,
+			  struct pcon_container **ret);
+
+/*
+ * Remove a container; with recursive, its descendants first. -EBUSY (nothing
+ * removed) if it or a descendant holds tasks; -ENOTEMPTY if it has children
+ * and !recursive; -EPERM for a hierarchy root.
+ */
+int pcon_container_remove(const struct pcon_hier *h, const char *path, bool recursive);
+
+/* Move a whole process (or one thread) into c. -ESRCH no such process. */
+int pcon_container_attach(const struct pcon_container *c, pid_t pid, bool thread);
+
+/*
+ * Pids (or tids, threads=true) in c, sorted, deduplicated. Returns the count.
+ * -ENOENT if the container was removed.
+ */
+int pcon_container_tasks(const struct pcon_container *c, bool threads, pid_t **ret);
+
+/* Names of child containers, sorted, NULL-terminated. Returns the count. */
+int pcon_container_children(const struct pcon_container *c, char ***ret);
+
+/* Open the child container "name" of c. */
+int pcon_container_open_child(const struct pcon_container *c, const char *name,
+			      struct pcon_container **ret);
+
+/* ---- subsystems and knobs --------------------------------------------- */
+
+/* Knob access is by generic name ("cpu.weight") or a raw kernel file name. */
+
+/*
+ * Read knob "name" of c into a malloc'ed string (no trailing newline).
+ * -ENOENT unknown knob, -EINVAL a raw name with '/', a leading '.' or control
+ * characters, -EOPNOTSUPP the hierarchy lacks the subsystem, -ENXIO this
+ * container lacks the file (see pcon_knob_check).
+ */
+int pcon_knob_get(const struct pcon_container *c, const char *name, char **ret);
+
+/*
+ * Validate value and write knob "name" of c. Nothing is written if the value
+ * is invalid: -EINVAL malformed, -ERANGE out of range, -EROFS read-only knob.
+ */
+int pcon_knob_set(const struct pcon_container *c, const char *name, const char *value);
+
+/*
+ * Validate value for knob "name" of c as pcon_knob_set would, writing nothing
+ * (to check several knobs before setting any). Same errors as pcon_knob_set,
+ * plus -ENXIO: the hierarchy has the controller but this container has no
+ * such file (the root container; v2: controller not enabled in the parent's
+ * cgroup.subtree_control).
+ */
+int pcon_knob_check(const struct pcon_container *c, const char *name, const char *value);
+
+/* The unit of a generic knob's values ("ns", "bytes", "" for none), or NULL. */
+const char *pcon_knob_unit(const char *name);
+
+/* A human description of the values a knob takes, or NULL. */
+const char *pcon_knob_hint(const char *name);
+
+/* Generic knob names, NULL-terminated, for listing. */
+const char *const *pcon_knob_names(void);
+
+/* free() a NULL-terminated string vector. */
+void pcon_strv_free(char **v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

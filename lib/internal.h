@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Helpers shared by libpcon's files; not part of the public API. */
+#ifndef PCON_INTERNAL_H
+#define PCON_INTERNAL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pcon/pcon.h"
+
+#define _public_ __attribute__((visibility("default")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
+static inline void strv_freep(char ***v) { pcon_strv_free(*v); }
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/* Hand ownership out of a cleanup variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -EBADF; _t; })
+
+/* -errno of the last failed call, never 0 (so a failure cannot read as success). */
+static inline int negerrno(void) { return errno > 0 ? -errno : -EIO; }
+
+struct pcon {
+	char *sysroot;            /* "" for the real machine */
+	int proc_fd;
+	size_t n_hiers;
+	struct pcon_hier *hiers;
+};
+
+/* util.c */
+int read_text_at(int dirfd, const char *name, char **ret);
+int write_text_at(int dirfd, const char *name, const char *text);
+int open_beneath(int dirfd, const char *path, int flags);
+int parse_u64(const char *s, uint64_t *ret);
+int parse_int(const char *s, int *ret);
+char *strstrip(char *s);
+int strv_push(char ***v, size_t *n, char *s);
+bool strv_contains(char *const *v, const char *s);
+int strcmp_ptr(const void *a, const void *b); /* qsort of char * */
+int pid_list_parse(const char *text, pid_t **ret);
+
+/* mountinfo.c */
+int hiers_parse_mountinfo(FILE *mountinfo, char *const *known_ctrls,
+			  struct pcon_hier **ret, size_t *ret_n);
+void hier_done(struct pcon_hier *h);
+
+/* subsys.c */
+const char *subsys_controller(const char *name, int version);
+
+#endif

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small file, parsing and string-vector helpers. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "internal.h"
+
+/* Read a whole (possibly large, unsized) kernel file into a NUL-terminated string. */
+int read_text_at(int dirfd, const char *name, char **ret)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negerrno();
+
+	size_t cap = 4096, len = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (cap - len < 2) {
+			char *n = realloc(buf, cap * 2);
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return negerrno();
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* One write(2) of text: cgroupfs takes each write as one command. */
+int write_text_at(int dirfd, const char *name, const char *text)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negerrno();
+	size_t len = strlen(text);
+	ssize_t r = write(fd, text, len);
+	if (r < 0)
+		return negerrno();
+	return (size_t)r == len ? 0 : -EIO;
+}
+
+/* openat2 confined beneath dirfd: no "..", symlink or mount escapes. */
+int open_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? negerrno() : (int)fd;
+}
+
+/* Strict decimal u64: digits only, optional trailing newline, no overflow. */
+int parse_u64(const char *s, uint64_t *ret)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	uint64_t v = 0;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (*s == '\n')
+		s++;
+	if (*s)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int parse_int(const char *s, int *ret)
+{
+	uint64_t v;
+	int r = parse_u64(s, &v);
+	if (r < 0)
+		return r;
+	if (v > INT32_MAX)
+		return -ERANGE;
+	*ret = (int)v;
+	return 0;
+}
+
+/* Trim white space at both ends, in place. */
+char *strstrip(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Append s (owned) to a NULL-terminated vector of n entries. */
+int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+bool strv_contains(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
+_public_ void pcon_strv_free(char **v)
+{
+	for (char **i = v; i && *i; i++)
+		free(*i);
+	free(v);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Parse a cgroup.procs/tasks list: sorted, duplicates dropped. Returns count. */
+int pid_list_parse(const char *text, pid_t **ret)
+{
+	size_t cap = 64, n = 0;
+	_cleanup_free_ pid_t *v = malloc(cap * sizeof(pid_t));
+	if (!v)
+		return -ENOMEM;
+	for (const char *p = text; *p;) {
+		char *end;
+		errno = 0;
+		long x = strtol(p, &end, 10);
+		if (end == p || errno || x <= 0 || x > INT32_MAX || (*end && *end != '\n'))
+			return -EBADMSG;
+		if (n == cap) {
+			pid_t *nv = realloc(v, cap * 2 * sizeof(pid_t));
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			cap *= 2;
+		}
+		v[n++] = (pid_t)x;
+		p = *end ? end + 1 : end;
+	}
+	qsort(v, n, sizeof(pid_t), cmp_pid);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || v[u - 1] != v[i])
+			v[u++] = v[i];
+	*ret = TAKE_PTR(v);
+	return (int)u;
+}
+
+int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}

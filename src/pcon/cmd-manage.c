@@ -1,0 +1,367 @@
+/* pcon create / remove / attach / exec / tasks: managing containers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_SPECS 64
+
+/* Options common to these commands: -h and (for some) one flag letter. */
+static int parse_flags(int argc, char **argv, const char *letters, const struct option *opts,
+		       void (*help)(void), bool flags[static 4])
+{
+	const char *plain = letters + (letters[0] == '+'); /* flags[i] is plain[i] */
+	int o;
+	while ((o = getopt_long(argc, argv, letters, opts, NULL)) != -1) {
+		if (o == 'h') {
+			help();
+			return 0;
+		}
+		const char *at = o > 0 ? strchr(plain, o) : NULL;
+		if (o == '?' || o == ':' || !at)
+			return cli_bad_option(argv[0], argv);
+		flags[at - plain] = true;
+	}
+	return -1;
+}
+
+/* ---- create ---- */
+
+static void create_help(void)
+{
+	printf("Usage: pcon create HIER:PATH...\n\n"
+	       "Create containers, and any missing parents, in each hierarchy named.\n"
+	       "An existing container is left as it is. If one cannot be created, every\n"
+	       "container this command made is removed again.\n"
+	       "A new v1 cpuset container gets its parent's CPUs and memory nodes.\n");
+}
+
+struct made {
+	const struct pcon_hier *h;
+	char *top; /* the highest level this command made */
+};
+
+/* "/a/b/c" with 2 levels made -> "/a/b". */
+static char *top_made(const char *path, int levels)
+{
+	size_t depth = 0;
+	for (const char *s = path; *s; s++)
+		depth += *s == '/';
+	size_t keep = depth - (size_t)levels + 1, seen = 0;
+	const char *s = path;
+	for (; *s; s++)
+		if (*s == '/' && ++seen > keep)
+			break;
+	return strndup(path, (size_t)(s - path));
+}
+
+int cmd_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	bool f[4] = { 0 };
+	int r = parse_flags(argc, argv, "h", opts, create_help, f);
+	if (r >= 0)
+		return r;
+	if (optind >= argc)
+		return cli_usage(argv[0], "no container named");
+
+	struct made made[MAX_SPECS * PCON_SPEC_MAX_HIERS];
+	size_t n_made = 0;
+	int rc = 0;
+	for (int i = optind; i < argc && rc == 0; i++) {
+		struct pcon_spec s;
+		if ((rc = cli_spec(c, argv[i], &s)) != 0)
+			break;
+		for (size_t k = 0; k < s.n && rc == 0; k++) {
+			struct pcon_container *ct = NULL;
+			r = pcon_container_create(s.hiers[k], s.path, &ct);
+			if (r < 0) {
+				char name[4400];
+				snprintf(name, sizeof(name), "%s:%s", s.hiers[k]->name, s.path);
+				rc = r == -ENOENT ? cli_fail(name, "cannot create: %s", strerror(-r))
+						  : cli_errno(name, r);
+			} else if (r > 0 && n_made < sizeof(made) / sizeof(made[0]))
+				made[n_made++] = (struct made){ s.hiers[k], top_made(s.path, r) };
+			pcon_container_free(ct);
+		}
+		pcon_spec_done(&s);
+	}
+	for (size_t i = 0; i < n_made; i++) {
+		if (rc != 0 && made[i].top)
+			(void)pcon_container_remove(made[i].h, made[i].top, true);
+		free(made[i].top);
+	}
+	return rc;
+}
+
+/* ---- remove ---- */
+
+static void remove_help(void)
+{
+	printf("Usage: pcon remove [-r] HIER:PATH...\n\n"
+	       "Remove empty containers. A container that holds tasks is refused; so is\n"
+	       "one with child containers unless -r is given. All names are checked before\n"
+	       "anything is removed.\n\n"
+	       "  -r, --recursive  remove child containers too (none may hold tasks)\n");
+}
+
+int cmd_remove(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool f[4] = { 0 };
+	int r = parse_flags(argc, argv, "rh", opts, remove_help, f);
+	if (r >= 0)
+		return r;
+	bool recursive = f[0];
+	if (optind >= argc)
+		return cli_usage(argv[0], "no container named");
+
+	/* First open every container: a bad name anywhere changes nothing. */
+	struct pcon_container *cts[MAX_SPECS * PCON_SPEC_MAX_HIERS];
+	int n = 0;
+	for (int i = optind; i < argc; i++) {
+		if (n + PCON_SPEC_MAX_HIERS > (int)(sizeof(cts) / sizeof(cts[0]))) {
+			cli_close_all(cts, n);
+			return cli_usage(argv[0], "too many containers");
+		}
+		int k = cli_open_all(c, argv[i], cts + n, PCON_SPEC_MAX_HIERS);
+		if (k < 0) {
+			cli_close_all(cts, n);
+			return 1;
+		}
+		n += k;
+	}
+	for (int i = 0; i < n; i++)
+		if (strcmp(cts[i]->path, "/") == 0) {
+			int rc = cli_fail(cli_name(cts[i]), "the root of a hierarchy cannot be removed");
+			cli_close_all(cts, n);
+			return rc;
+		}
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		r = pcon_container_remove(cts[i]->hier, cts[i]->path, recursive);
+		if (r < 0 && r != -ENOENT)
+			rc = cli_errno(cli_name(cts[i]), r);
+	}
+	cli_close_all(cts, n);
+	return rc;
+}
+
+/* ---- attach ---- */
+
+static void attach_help(void)
+{
+	printf("Usage: pcon attach HIER:PATH PID...\n"
+	       "       pcon attach --thread HIER:PATH TID...\n\n"
+	       "Move whole processes (all their threads) into the container in each\n"
+	       "hierarchy named. With --thread, move single threads (cgroup v1, or a\n"
+	       "threaded v2 container). Every id is checked before anything moves.\n\n"
+	       "  -t, --thread  the ids are thread ids\n");
+}
+
+/* Parse a pid argument: a positive decimal that names a live task. */
+static int parse_pid(struct cli *c, const char *s, pid_t *ret)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 0x3fffffff)
+		return cli_fail(s, "not a process id");
+	char path[32];
+	snprintf(path, sizeof(path), "%ld", v);
+	struct stat st;
+	if (fstatat(pcon_proc_fd(c->p), path, &st, 0) < 0) {
+		/* a thread that is not a group leader is only under /proc/PID/task */
+		snprintf(path, sizeof(path), "%ld/task/%ld", v, v);
+		if (fstatat(pcon_proc_fd(c->p), path, &st, 0) < 0)
+			return cli_fail(s, "no such process");
+	}
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int cmd_attach(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "thread", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool f[4] = { 0 };
+	int r = parse_flags(argc, argv, "+th", opts, attach_help, f);
+	if (r >= 0)
+		return r;
+	bool thread = f[0];
+	if (optind >= argc)
+		return cli_usage(argv[0], "no container named");
+	if (optind + 1 >= argc)
+		return cli_usage(argv[0], "no process id given");
+	const char *spec = argv[optind++];
+	int n_pids = argc - optind;
+	pid_t pids[n_pids];
+	for (int i = 0; i < n_pids; i++)
+		if (parse_pid(c, argv[optind + i], &pids[i]) != 0)
+			return 1;
+
+	struct pcon_container *cts[PCON_SPEC_MAX_HIERS];
+	int n = cli_open_all(c, spec, cts, PCON_SPEC_MAX_HIERS);
+	if (n < 0)
+		return 1;
+	int rc = 0;
+	for (int k = 0; k < n && rc == 0; k++)
+		for (int i = 0; i < n_pids && rc == 0; i++) {
+			r = pcon_container_attach(cts[k], pids[i], thread);
+			if (r == -ESRCH)
+				rc = cli_fail(argv[optind + i], "no such process");
+			else if (r == -EOPNOTSUPP || (r == -EINVAL && thread))
+				rc = cli_fail(cli_name(cts[k]), "cannot move single threads here "
+						 "(only cgroup v1 or a threaded v2 container): %s",
+					      strerror(-r));
+			else if (r < 0)
+				rc = cli_fail(cli_name(cts[k]), "cannot move %d: %s", (int)pids[i],
+					      strerror(-r));
+		}
+	cli_close_all(cts, n);
+	return rc;
+}
+
+/* ---- exec ---- */
+
+static void exec_help(void)
+{
+	printf("Usage: pcon exec HIER:PATH... -- COMMAND [ARGS...]\n\n"
+	       "Run COMMAND inside the named containers: pcon moves itself into each,\n"
+	       "then executes COMMAND, so the command and every process it forks start\n"
+	       "inside. The exit status is COMMAND's; 127 if it was not found, 126 if\n"
+	       "it could not be executed.\n");
+}
+
+int cmd_exec(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	bool f[4] = { 0 };
+	int r = parse_flags(argc, argv, "+h", opts, exec_help, f);
+	if (r >= 0)
+		return r;
+	int dash = -1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dash = i;
+			break;
+		}
+	if (dash < 0)
+		return cli_usage(argv[0], "missing '--' before the command");
+	if (dash == 1 || (optind > 1 && dash < optind - 1))
+		return cli_usage(argv[0], "no container named");
+	if (dash + 1 >= argc)
+		return cli_usage(argv[0], "no command given after '--'");
+
+	struct pcon_container *cts[MAX_SPECS * PCON_SPEC_MAX_HIERS];
+	int n = 0;
+	for (int i = optind; i < dash; i++) {
+		if (n + PCON_SPEC_MAX_HIERS > (int)(sizeof(cts) / sizeof(cts[0]))) {
+			cli_close_all(cts, n);
+			return cli_usage(argv[0], "too many containers");
+		}
+		int k = cli_open_all(c, argv[i], cts + n, PCON_SPEC_MAX_HIERS);
+		if (k < 0) {
+			cli_close_all(cts, n);
+			return 1;
+		}
+		n += k;
+	}
+	for (int k = 0; k < n; k++) {
+		r = pcon_container_attach(cts[k], getpid(), false);
+		if (r < 0) {
+			int rc = cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s", strerror(-r));
+			cli_close_all(cts, n);
+			return rc;
+		}
+	}
+	cli_close_all(cts, n);
+	pcon_close(c->p);
+	c->p = NULL;
+	fflush(stdout);
+	execvp(argv[dash + 1], argv + dash + 1);
+	int err = errno;
+	cli_fail(argv[dash + 1], "%s", err == ENOENT ? "command not found" : strerror(err));
+	exit(err == ENOENT ? 127 : 126);
+}
+
+/* ---- tasks ---- */
+
+static void tasks_help(void)
+{
+	printf("Usage: pcon tasks [--threads] [--json] HIER:PATH\n\n"
+	       "List the process ids in a container (its own, not its children's), one\n"
+	       "per line. With several hierarchies, each list follows a 'HIER:PATH:' line.\n\n"
+	       "  -T, --threads  list thread ids instead\n"
+	       "  --json         one JSON array of {container, pids|tids}\n");
+}
+
+int cmd_tasks(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "threads", no_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool f[4] = { 0 };
+	int r = parse_flags(argc, argv, "Tjh", opts, tasks_help, f);
+	if (r >= 0)
+		return r;
+	bool threads = f[0], json = f[1];
+	if (optind >= argc)
+		return cli_usage(argv[0], "no container named");
+	if (optind + 1 < argc)
+		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+
+	struct pcon_container *cts[PCON_SPEC_MAX_HIERS];
+	int n = cli_open_all(c, argv[optind], cts, PCON_SPEC_MAX_HIERS);
+	if (n < 0)
+		return 1;
+	struct json j = { .f = stdout };
+	int rc = 0;
+	if (json)
+		json_arr_begin(&j, NULL);
+	for (int k = 0; k < n && rc == 0; k++) {
+		pid_t *pids = NULL;
+		int m = pcon_container_tasks(cts[k], threads, &pids);
+		if (m < 0) {
+			rc = cli_errno(cli_name(cts[k]), m);
+			break;
+		}
+		if (json) {
+			json_obj_begin(&j, NULL);
+			json_str(&j, "container", cli_name(cts[k]));
+			json_arr_begin(&j, threads ? "tids" : "pids");
+			for (int i = 0; i < m; i++)
+				json_u64(&j, NULL, (uint64_t)pids[i]);
+			json_arr_end(&j);
+			json_obj_end(&j);
+		} else {
+			if (n > 1)
+				printf("%s:\n", cli_name(cts[k]));
+			for (int i = 0; i < m; i++)
+				printf("%d\n", (int)pids[i]);
+		}
+		free(pids);
+	}
+	if (json && rc == 0) {
+		json_arr_end(&j);
+		json_done(&j);
+	}
+	cli_close_all(cts, n);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* A small streaming JSON writer for --json output. */
+#ifndef PCON_JSON_H
+#define PCON_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 32
+
+struct json {
+	FILE *f;
+	int depth;
+	bool need_comma[JSON_MAX_DEPTH];
+};
+
+/* key is NULL inside arrays and at the top level. */
+void json_obj_begin(struct json *j, const char *key);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j, const char *key);
+void json_arr_end(struct json *j);
+void json_str(struct json *j, const char *key, const char *val); /* NULL -> null */
+void json_u64(struct json *j, const char *key, uint64_t val);
+void json_i64(struct json *j, const char *key, int64_t val);
+void json_double(struct json *j, const char *key, double val, int decimals);
+void json_bool(struct json *j, const char *key, bool val);
+void json_null(struct json *j, const char *key);
+/* End of one top-level value: a newline (one object per line). */
+void json_done(struct json *j);
+
+#endif

@@ -1,0 +1,108 @@
+/* pcon: process containers and per-container statistics. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define PCON_VERSION "0.1.0"
+
+static const struct command {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "hierarchies", cmd_hierarchies, "list the mounted cgroup hierarchies" },
+	{ "ls", cmd_ls, "show the tree of containers (-t: with their tasks)" },
+	{ "create", cmd_create, "create containers (and missing parents)" },
+	{ "remove", cmd_remove, "remove containers (-r: with their children)" },
+	{ "attach", cmd_attach, "move processes or threads into a container" },
+	{ "exec", cmd_exec, "run a command inside containers" },
+	{ "tasks", cmd_tasks, "list the processes or threads of a container" },
+	{ "get", cmd_get, "read subsystem knobs" },
+	{ "set", cmd_set, "write subsystem knobs" },
+	{ "stats", cmd_stats, "task-state statistics of containers" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: pcon [--socket PATH] COMMAND [ARGS...]\n\n"
+		   "Process containers on the kernel's cgroup v1 and v2 hierarchies.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nContainers are named HIER:PATH (cpu:/web, cpu,memory:/web, unified:/web);\n"
+		   "a bare /PATH means the default hierarchy (the v2 one if mounted).\n"
+		   "'pcon COMMAND --help' describes a command; 'man pcon' describes all.\n\n"
+		   "Options:\n"
+		   "  --socket PATH  pcond's socket (default $PCON_SOCKET or /run/pcon/pcond.sock)\n"
+		   "  -h, --help     show this help\n"
+		   "  -V, --version  show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, 's' },
+		{ 0 },
+	};
+	struct cli c = { .socket = getenv("PCON_SOCKET") };
+	int o;
+	while ((o = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pcon %s\n", PCON_VERSION);
+			return 0;
+		case 's':
+			c.socket = optarg;
+			break;
+		default:
+			fprintf(stderr, "Try 'pcon --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *name = argv[optind];
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "pcon: %s: unknown command (try 'pcon --help')\n", name);
+		return 2;
+	}
+
+	/* --help must work even where no cgroup file system is mounted. */
+	bool help = false;
+	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+
+	/* PCON_SYSROOT points pcon at a fake /proc and cgroup tree (for tests). */
+	int r = help ? 0 : pcon_open(getenv("PCON_SYSROOT"), &c.p);
+	if (r == -ENOMEDIUM)
+		return cli_fail(name, "no cgroup file system is mounted "
+				      "(no cgroup or cgroup2 entry in /proc/self/mountinfo)");
+	if (r < 0)
+		return cli_fail(name, "cannot read the cgroup hierarchies: %s", strerror(-r));
+
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* full getopt reset for the subcommand */
+	opterr = 0; /* subcommands report bad options in pcon's one-line form */
+	int rc = cmd->run(&c, sub_argc, sub_argv);
+	pcon_close(c.p);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = cli_fail(name, "write error: %s", strerror(errno));
+	return rc;
+}

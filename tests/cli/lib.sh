@@ -1,0 +1,30 @@
+# TAP helpers for pcon's CLI tests. Source it; set PCON to the binary.
+PCON=${PCON:-build/pcon}
+PFX="pcon-test-$$"
+_n=0 _plan=()
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; }
+skip() { _n=$((_n + 1)); echo "# skip reason: $2"; echo "ok $_n # SKIP $1"; }
+done_testing() { echo "1..$_n"; }
+# check DESC CMD...: passes if CMD succeeds
+check() { local d=$1; shift; if "$@" >/dev/null; then ok "$d"; else not_ok "$d"; fi; }
+# fails_with DESC PATTERN CMD...: CMD exits non-zero, one stderr line matching PATTERN, no stdout
+fails_with() {
+	local d=$1 pat=$2; shift 2
+	local err out rc
+	out=$("$@" 2>/tmp/pcon-err.$$); rc=$?
+	err=$(cat /tmp/pcon-err.$$); rm -f /tmp/pcon-err.$$
+	if [ $rc -ne 0 ] && [[ $err == *$pat* ]] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ $err == pcon:* ]]; then
+		ok "$d"
+	else
+		not_ok "$d"; echo "#   rc=$rc stderr=[$err] stdout=[$out] want=[$pat]"
+	fi
+}
+# Remove every container this script made, in every hierarchy.
+cleanup() {
+	awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo | while read -r m; do
+		find "$m" -maxdepth 1 -type d -name "$PFX*" 2>/dev/null
+	done | while read -r d; do
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+}

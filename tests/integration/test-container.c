@@ -1,0 +1,181 @@
+/* Integration tests: container handles on the real kernel's hierarchies. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pcontest.h"
+
+static struct pcon *P;
+
+static int setup(void **state)
+{
+	(void)state;
+	char why[128];
+	if (pt_need_root(why, sizeof(why)) == 0)
+		assert_int_equal(pcon_open(NULL, &P), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pt_cleanup();
+	pcon_close(P);
+	return 0;
+}
+
+/* The hierarchy for token, or NULL. */
+static const struct pcon_hier *hier(const char *token)
+{
+	const struct pcon_hier *h;
+	return P && pcon_hier_find(P, token, &h) == 0 ? h : NULL;
+}
+
+static char *name(const char *suffix)
+{
+	char *s;
+	assert_true(asprintf(&s, "/%s-%s", pt_prefix(), suffix) > 0);
+	return s;
+}
+
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	pt_track(pid);
+	return pid;
+}
+
+static void lifecycle(const char *token)
+{
+	const struct pcon_hier *h = hier(token);
+	if (!h)
+		SKIP_BECAUSE("no %s hierarchy mounted here", token);
+	char *top = name(token), *deep;
+	assert_true(asprintf(&deep, "%s/a/b", top) > 0);
+	struct pcon_container *c;
+	assert_int_equal(pcon_container_create(h, deep, &c), 3);
+	pid_t pid = spawn_sleeper();
+	assert_int_equal(pcon_container_attach(c, pid, false), 0);
+	pid_t *pids;
+	assert_int_equal(pcon_container_tasks(c, false, &pids), 1);
+	assert_int_equal(pids[0], pid);
+	free(pids);
+	assert_int_equal(pcon_container_remove(h, top, true), -EBUSY);
+	assert_int_equal(pcon_container_remove(h, deep, false), -EBUSY);
+	assert_int_equal(pcon_container_remove(h, top, false), -ENOTEMPTY);
+	assert_int_equal(pcon_container_attach(c, 0, false), -ESRCH);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(pcon_container_remove(h, top, true), 0);
+	/* The handle outlives the directory: a clear error, no crash. */
+	assert_int_equal(pcon_container_tasks(c, false, &pids), -ENOENT);
+	struct pcon_container *gone;
+	assert_int_equal(pcon_container_open(h, top, &gone), -ENOENT);
+	pcon_container_free(c);
+	free(deep);
+	free(top);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+static void test_lifecycle_v1(void **state) { (void)state; lifecycle("pids"); }
+static void test_lifecycle_v2(void **state) { (void)state; lifecycle("unified"); }
+
+/* A second thread: reports its tid through the pipe fd in arg, then idles. */
+static void *idle_thread(void *arg)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	(void)!write(*(int *)arg, &tid, sizeof(tid));
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A child with two threads; returns its pid and the second thread's tid. */
+static pid_t spawn_threaded(pid_t *ret_tid)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+		pthread_create(&t, NULL, idle_thread, &fds[1]);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], ret_tid, sizeof(*ret_tid)), sizeof(*ret_tid));
+	close(fds[0]);
+	pt_track(pid);
+	return pid;
+}
+
+static void test_thread_attach_v1(void **state)
+{
+	(void)state;
+	const struct pcon_hier *h = hier("pids");
+	if (!h)
+		SKIP_BECAUSE("no v1 pids hierarchy mounted here");
+	char *n = name("threads");
+	struct pcon_container *c;
+	assert_int_equal(pcon_container_create(h, n, &c), 1);
+	pid_t tid;
+	pid_t pid = spawn_threaded(&tid);
+	assert_true(tid > 0);
+	assert_int_equal(pcon_container_attach(c, tid, true), 0);
+	pid_t *v;
+	assert_int_equal(pcon_container_tasks(c, true, &v), 1);
+	assert_int_equal(v[0], tid); /* one thread moved, not its process */
+	free(v);
+	assert_int_equal(pcon_container_tasks(c, false, &v), 1);
+	assert_int_equal(v[0], pid); /* cgroup.procs names the process of the thread */
+	free(v);
+	pcon_container_free(c);
+	free(n);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+static void test_cpuset_inherits_v1(void **state)
+{
+	(void)state;
+	const struct pcon_hier *h = hier("cpuset");
+	if (!h || h->version != 1)
+		SKIP_BECAUSE("no v1 cpuset hierarchy mounted here");
+	char *n = name("cpuset");
+	struct pcon_container *c;
+	assert_int_equal(pcon_container_create(h, n, &c), 1);
+	pid_t pid = spawn_sleeper();
+	/* a v1 cpuset without CPUs refuses tasks (ENOSPC); pcon gave it its parent's */
+	assert_int_equal(pcon_container_attach(c, pid, false), 0);
+	pcon_container_free(c);
+	free(n);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lifecycle_v1),
+		cmocka_unit_test(test_lifecycle_v2),
+		cmocka_unit_test(test_thread_attach_v1),
+		cmocka_unit_test(test_cpuset_inherits_v1),
+	};
+	char why[128];
+	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
+	if (pt_need_root(why, sizeof(why))) {
+		printf("1..1\n# skip reason: %s\nok 1 # SKIP container integration tests\n", why);
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+/* Shared helpers for pcon's cmocka tests (unit and integration). */
+#ifndef PCONTEST_H
+#define PCONTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "pcon/pcon.h"
+
+/* Skip the current test, saying why (the runner prints the reason). */
+#define SKIP_BECAUSE(...)                                                                  \
+	do {                                                                               \
+		printf("# skip reason: ");                                                 \
+		printf(__VA_ARGS__);                                                       \
+		printf("\n");                                                              \
+		fflush(stdout);                                                            \
+		skip();                                                                    \
+		return;                                                                    \
+	} while (0)
+
+/* Run a group with TAP output (what tests/run reads). */
+#define PCONTEST_MAIN(tests, setup, teardown)                                              \
+	int main(void)                                                                     \
+	{                                                                                  \
+		setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);                                 \
+		return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;             \
+	}
+
+/* ---- fake trees (unit tests) ---- */
+
+/* A fresh temp dir; free() the result after pt_rmtree(). */
+char *pt_tmpdir(void);
+/* Write text to root/rel, creating parent directories. */
+void pt_write(const char *root, const char *rel, const char *text);
+/* mkdir -p root/rel */
+void pt_mkdir(const char *root, const char *rel);
+/* rm -rf */
+void pt_rmtree(const char *path);
+
+/* ---- real cgroups (integration tests) ---- */
+
+/* "pcon-test-<pid>": the prefix of every container this test process makes. */
+const char *pt_prefix(void);
+/* Non-zero (and a reason in why) if real-cgroup tests cannot run here. */
+int pt_need_root(char *why, size_t n);
+/* Remove every container under pt_prefix() in every hierarchy; kills only
+ * processes this test started that are still inside. Returns containers left. */
+int pt_cleanup(void);
+/* Remember a child pid so pt_cleanup() may kill it. */
+void pt_track(pid_t pid);
+/* Run a shell command (pcon CLI tests), capture stdout; returns exit status. */
+int pt_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -36,8 +36,9 @@ UNIT     := $(patsubst tests/%.c,$(B)/tests/%,$(sort $(wildcard tests/unit/*.c))
 INTEG    := $(patsubst tests/%.c,$(B)/tests/%,$(sort $(wildcard tests/integration/*.c)))
 BENCH    := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
 PROGS    := $(B)/pcon $(if $(D_SRCS),$(B)/pcond)
+MANS     := $(patsubst man/%.scd,$(B)/man/%,$(wildcard man/*.scd))
 
-all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH)
+all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH) $(MANS)
 
 deps:
 	@if dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -qv 'install ok installed' \
@@ -102,9 +103,8 @@ bench: deps all
 demo: deps all
 	$(B)/pcon ls -t
 
-man: man/pcon.1
-
-man/%: man/%.scd
+$(B)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
 	scdoc < $< > $@
 
 install: all
@@ -116,10 +116,10 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpcon.so
 	install -m 644 include/pcon/*.h $(DESTDIR)$(PREFIX)/include/pcon/
 	install -m 644 $(B)/libpcon.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 644 man/pcon.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(B)/man/pcon.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check bench demo man install clean
+.PHONY: all deps check bench demo install clean
 .SECONDARY:

@@ -318,3 +318,70 @@ _public_ int pcon_container_attach(const struct pcon_container *c, pid_t pid, bo
 	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
 	return write_text_at(c->fd, tasks_file(c->hier, thread), buf);
 }
+
+/* Is ctrl listed in the cgroup.subtree_control of dir fd? */
+static int subtree_has(int fd, const char *ctrl)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_text_at(fd, "cgroup.subtree_control", &text);
+	if (r < 0)
+		return r;
+	for (char *save = NULL, *t = strtok_r(text, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		if (strcmp(t, ctrl) == 0)
+			return 1;
+	return 0;
+}
+
+_public_ int pcon_container_enable(const struct pcon_hier *h, const char *path, const char *ctrl)
+{
+	if (h->version != 2)
+		return 0;
+	if (!pcon_hier_has(h, ctrl)) {
+		const char *sub = subsys_controller(ctrl, 2);
+		if (sub && !sub[0])
+			return 0; /* a core v2 file: nothing to enable */
+		if (!sub || !pcon_hier_has(h, sub))
+			return -EOPNOTSUPP;
+		ctrl = sub;
+	}
+	_cleanup_free_ char *norm = NULL, *plus = NULL, *minus = NULL;
+	int r = pcon_path_normalize(path, &norm);
+	if (r < 0)
+		return r;
+	if (asprintf(&plus, "+%s", ctrl) < 0 || asprintf(&minus, "-%s", ctrl) < 0)
+		return -ENOMEM;
+	size_t depth = 0;
+	for (const char *c = norm; *c; c++)
+		depth += *c == '/' && c[1];
+	_cleanup_free_ int *done = calloc(depth + 1, sizeof(int)); /* fds we enabled in */
+	if (!done)
+		return -ENOMEM;
+	size_t n_done = 0;
+	int fd = open_beneath(h->root_fd, ".", O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	/* Enable from the root down to the container's parent. */
+	char *save = NULL, *t = norm[1] ? strtok_r(norm + 1, "/", &save) : NULL;
+	while (t && r >= 0) {
+		r = subtree_has(fd, ctrl);
+		if (r == 0 && (r = write_text_at(fd, "cgroup.subtree_control", plus)) == 0)
+			done[n_done++] = dup(fd);
+		if (r < 0)
+			break;
+		int next = open_beneath(fd, t, O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = next;
+		if (fd < 0)
+			r = fd;
+		t = strtok_r(NULL, "/", &save);
+	}
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = n_done; i-- > 0;) {
+		if (r < 0 && done[i] >= 0)
+			(void)write_text_at(done[i], "cgroup.subtree_control", minus);
+		if (done[i] >= 0)
+			close(done[i]);
+	}
+	return r < 0 ? r : 0;
+}

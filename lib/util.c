@@ -45,7 +45,7 @@ int read_text_at(int dirfd, const char *name, char **ret)
 /* One write(2) of text: cgroupfs takes each write as one command. */
 int write_text_at(int dirfd, const char *name, const char *text)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negerrno();
 	size_t len = strlen(text);

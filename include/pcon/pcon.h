@@ -112,6 +112,15 @@ int pcon_container_create(const struct pcon_hier *h, const char *path,
 			  struct pcon_container **ret);
 
 /*
+ * On a v2 hierarchy, make controller ctrl (or the one pcon subsystem ctrl
+ * uses) available in the container at path: enable it in the
+ * cgroup.subtree_control of every ancestor that lacks it, undoing its own
+ * writes if one fails. 0 when nothing was needed (v1, or a core v2 file);
+ * -EOPNOTSUPP if the hierarchy does not offer the controller.
+ */
+int pcon_container_enable(const struct pcon_hier *h, const char *path, const char *ctrl);
+
+/*
  * Remove a container; with recursive, its descendants first. -EBUSY (nothing
  * removed) if it or a descendant holds tasks; -ENOTEMPTY if it has children
  * and !recursive; -EPERM for a hierarchy root.

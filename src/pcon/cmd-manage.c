@@ -61,6 +61,25 @@ static char *top_made(const char *path, int levels)
 	return strndup(path, (size_t)(s - path));
 }
 
+/* On v2, enable the controllers spec names (cpu,memory:/x) down to path. */
+static int enable_named(const char *spec, const struct pcon_hier *h, const char *path)
+{
+	if (spec[0] == '/' || !strchr(spec, ':'))
+		return 0;
+	char list[256];
+	snprintf(list, sizeof(list), "%.*s", (int)strcspn(spec, ":"), spec);
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, h->name) == 0 || strcmp(t, "v2") == 0)
+			continue; /* names the hierarchy, not a controller */
+		int r = pcon_container_enable(h, path, t);
+		if (r == -EOPNOTSUPP)
+			continue; /* this token named another hierarchy */
+		if (r < 0)
+			return cli_fail(spec, "cannot enable the %s controller: %s", t, strerror(-r));
+	}
+	return 0;
+}
+
 int cmd_create(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
@@ -70,6 +89,8 @@ int cmd_create(struct cli *c, int argc, char **argv)
 		return r;
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
+	if (argc - optind > MAX_SPECS)
+		return cli_usage(argv[0], "at most %d containers at once", MAX_SPECS);
 
 	struct made made[MAX_SPECS * PCON_SPEC_MAX_HIERS];
 	size_t n_made = 0;
@@ -81,13 +102,15 @@ int cmd_create(struct cli *c, int argc, char **argv)
 		for (size_t k = 0; k < s.n && rc == 0; k++) {
 			struct pcon_container *ct = NULL;
 			r = pcon_container_create(s.hiers[k], s.path, &ct);
+			if (r > 0)
+				made[n_made++] = (struct made){ s.hiers[k], top_made(s.path, r) };
 			if (r < 0) {
 				char name[4400];
 				snprintf(name, sizeof(name), "%s:%s", s.hiers[k]->name, s.path);
 				rc = r == -ENOENT ? cli_fail(name, "cannot create: %s", strerror(-r))
 						  : cli_errno(name, r);
-			} else if (r > 0 && n_made < sizeof(made) / sizeof(made[0]))
-				made[n_made++] = (struct made){ s.hiers[k], top_made(s.path, r) };
+			} else if (s.hiers[k]->version == 2)
+				rc = enable_named(argv[i], s.hiers[k], s.path);
 			pcon_container_free(ct);
 		}
 		pcon_spec_done(&s);

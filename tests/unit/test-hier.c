@@ -305,6 +305,56 @@ static void test_root_cannot_be_removed(void **state)
 	fx_free(f);
 }
 
+static char *slurp(const char *root, const char *rel)
+{
+	char path[4200], *buf = calloc(1, 256);
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	(void)!fread(buf, 1, 255, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_v2_enable(void **state)
+{
+	(void)state;
+	static const char *const dirs[] = { "sys/fs/cgroup/a/b", NULL };
+	struct fx *f = fake(pure_v2_mi, NULL, dirs);
+	pt_write(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+	pt_write(f->root, "sys/fs/cgroup/cgroup.subtree_control", "memory\n");
+	pt_write(f->root, "sys/fs/cgroup/a/cgroup.subtree_control", "");
+	assert_int_equal(pcon_open(f->root, &f->p), 0);
+	const struct pcon_hier *h = pcon_hier_default(f->p);
+	char *t;
+
+	/* memory is on at the root already: only /a is written */
+	assert_int_equal(pcon_container_enable(h, "/a/b", "memory"), 0);
+	assert_string_equal(t = slurp(f->root, "sys/fs/cgroup/cgroup.subtree_control"), "memory\n");
+	free(t);
+	assert_string_equal(t = slurp(f->root, "sys/fs/cgroup/a/cgroup.subtree_control"), "+memory");
+	free(t);
+	/* numtasks is the pids controller */
+	assert_int_equal(pcon_container_enable(h, "/a/b", "numtasks"), 0);
+	assert_string_equal(t = slurp(f->root, "sys/fs/cgroup/cgroup.subtree_control"), "+pids");
+	free(t);
+	assert_int_equal(pcon_container_enable(h, "/a/b", "freezer"), 0); /* core file */
+	assert_int_equal(pcon_container_enable(h, "/a/b", "rdma"), -EOPNOTSUPP);
+	assert_int_equal(pcon_container_enable(h, "/", "cpu"), 0); /* the root has no parent */
+
+	/* A write that fails below undoes the writes above it. */
+	pt_write(f->root, "sys/fs/cgroup/cgroup.subtree_control", "");
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/sys/fs/cgroup/a/cgroup.subtree_control", f->root);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_true(pcon_container_enable(h, "/a/b", "cpu") < 0);
+	assert_string_equal(t = slurp(f->root, "sys/fs/cgroup/cgroup.subtree_control"), "-cpu");
+	free(t);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_container_open),
 		cmocka_unit_test(test_container_create),
 		cmocka_unit_test(test_root_cannot_be_removed),
+		cmocka_unit_test(test_v2_enable),
 	};
 	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;

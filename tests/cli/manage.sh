@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests on real cgroups: hierarchies, create/remove/attach/exec/ls/tasks,
 # fork inheritance, bad input. Every container starts with pcon-test-<pid>.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 trap cleanup EXIT
 
 if [ "$(id -u)" -ne 0 ]; then

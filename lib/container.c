@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "subsys.h"
 
 _public_ void pcon_container_free(struct pcon_container *c)
 {
@@ -315,6 +316,9 @@ _public_ int pcon_container_attach(const struct pcon_container *c, pid_t pid, bo
 	char buf[32];
 	if (pid <= 0)
 		return -ESRCH;
+	int r = subsys_check_attach(c);
+	if (r < 0)
+		return r;
 	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
 	return write_text_at(c->fd, tasks_file(c->hier, thread), buf);
 }

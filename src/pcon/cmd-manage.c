@@ -251,8 +251,9 @@ int cmd_attach(struct cli *c, int argc, char **argv)
 						 "(only cgroup v1 or a threaded v2 container): %s",
 					      strerror(-r));
 			else if (r < 0)
-				rc = cli_fail(cli_name(cts[k]), "cannot move %d: %s", (int)pids[i],
-					      strerror(-r));
+				rc = r == -ENOSPC ? cli_errno(cli_name(cts[k]), r)
+						  : cli_fail(cli_name(cts[k]), "cannot move %d: %s",
+							     (int)pids[i], strerror(-r));
 		}
 	cli_close_all(cts, n);
 	return rc;
@@ -306,7 +307,9 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	for (int k = 0; k < n; k++) {
 		r = pcon_container_attach(cts[k], getpid(), false);
 		if (r < 0) {
-			int rc = cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s", strerror(-r));
+			int rc = r == -ENOSPC ? cli_errno(cli_name(cts[k]), r)
+					      : cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s",
+							 strerror(-r));
 			cli_close_all(cts, n);
 			return rc;
 		}

@@ -89,6 +89,17 @@ else
 	skip "multi-hierarchy create" "needs a v1 and a v2 hierarchy"
 fi
 
+# --- a v1 cpuset made outside pcon has no CPUs: attach says so ---
+cs=$(jq -r '[.[] | select(.version == 1 and (.controllers | index("cpuset")))][0].mount // empty' <<<"$json")
+if [ -n "$cs" ]; then
+	mkdir "$cs/$PFX-cs"
+	fails_with "attach to an empty v1 cpuset" "without CPUs or memory nodes" $PCON attach "cpuset:/$PFX-cs" $$
+	fails_with "exec in an empty v1 cpuset" "without CPUs or memory nodes" $PCON exec "cpuset:/$PFX-cs" -- true
+	rmdir "$cs/$PFX-cs"
+else
+	skip "empty v1 cpuset" "no v1 cpuset hierarchy"
+fi
+
 # --- other bad input ---
 fails_with "unknown hierarchy" "no hierarchy named 'nosuch'" $PCON create "nosuch:/$PFX-x"
 fails_with "unknown command" "unknown command" $PCON frobnicate

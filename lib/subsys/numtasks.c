@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * numtasks: how many tasks a container may hold, on the kernel's pids
+ * controller (same files on v1 and v2). A fork beyond the limit fails with
+ * EAGAIN.
+ */
+#include <string.h>
+
+#include "subsys.h"
+
+/* The kernel refuses limits at or above PID_MAX_LIMIT + 1 (64-bit: 4194304 + 1). */
+#define NUMTASKS_LIMIT_MAX 4194304ULL
+
+static int encode_max(const struct knob_ctx *x, const char *value, struct knob_plan *ret)
+{
+	uint64_t v;
+	if (strcmp(value, "max") != 0) {
+		int r = knob_parse_u64(value, &v);
+		if (r < 0)
+			return r;
+		if (v > NUMTASKS_LIMIT_MAX)
+			return -ERANGE;
+	}
+	struct knob_plan p = { 0 };
+	int r = knob_plan_add(&p, x->file, value);
+	if (r < 0)
+		return r;
+	*ret = p;
+	return 0;
+}
+
+static const struct knob numtasks_knobs[] = {
+	{
+		.name = "numtasks.max",
+		.v = { { "pids.max", NULL, NULL, encode_max },
+		       { "pids.max", NULL, NULL, encode_max } },
+		.unit = "tasks",
+		.hint = "a number of tasks 0..4194304, or max",
+	},
+	{
+		.name = "numtasks.current",
+		.v = { { "pids.current", NULL, NULL, NULL },
+		       { "pids.current", NULL, NULL, NULL } },
+		.unit = "tasks",
+		.hint = "read-only: the number of tasks in the container and its descendants",
+	},
+	{ .name = NULL },
+};
+
+const struct subsys numtasks_subsys = {
+	.name = "numtasks",
+	.ctrl = { "pids", "pids" },
+	.knobs = numtasks_knobs,
+};

@@ -115,7 +115,8 @@ install: all
 	install -m 755 $(B)/$(SONAME) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpcon.so
 	install -m 644 include/pcon/*.h $(DESTDIR)$(PREFIX)/include/pcon/
-	install -m 644 $(B)/libpcon.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libpcon.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpcon.pc
 	install -m 644 $(B)/man/pcon.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make install puts a usable libpcon in place: a C program built with
+# pkg-config against the installed header and library runs and agrees with pcon.
+. "$(dirname "$0")/lib.bash"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+if make -s -C "$top" install B=build DESTDIR="$d" PREFIX=/opt/pcon >"$d/log" 2>&1; then
+	ok "make install"
+else
+	not_ok "make install"; sed 's/^/# /' "$d/log"; done_testing; exit 0
+fi
+for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.0 opt/pcon/lib/libpcon.a \
+	opt/pcon/lib/pkgconfig/libpcon.pc opt/pcon/share/man/man1/pcon.1; do
+	check "installed $f" [ -e "$d/$f" ]
+done
+cat >"$d/count.c" <<'C'
+#include <stdio.h>
+#include <pcon/pcon.h>
+int main(void)
+{
+	struct pcon *p;
+	size_t n;
+	if (pcon_open(NULL, &p) < 0)
+		return 1;
+	pcon_hiers(p, &n);
+	printf("%zu\n", n);
+	pcon_close(p);
+	return 0;
+}
+C
+export PKG_CONFIG_PATH="$d/opt/pcon/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$d"
+if cc -Wall -Werror "$d/count.c" -o "$d/count" $(pkg-config --cflags --libs libpcon) 2>"$d/log"; then
+	ok "a program builds with pkg-config libpcon"
+	n=$(LD_LIBRARY_PATH="$d/opt/pcon/lib" "$d/count")
+	check "it runs against the shared library and sees every hierarchy" \
+		[ "$n" = "$("$d/opt/pcon/bin/pcon" hierarchies --json | jq length)" ]
+else
+	not_ok "a program builds with pkg-config libpcon"; sed 's/^/# /' "$d/log"
+fi
+done_testing

@@ -124,6 +124,32 @@ int cli_open_all(struct cli *c, const char *spec, struct pcon_container **ret, i
 	return n;
 }
 
+int cli_open_specs(struct cli *c, char **specs, int n_specs, struct pcon_container ***ret)
+{
+	struct pcon_container **v = calloc((size_t)n_specs * PCON_SPEC_MAX_HIERS + 1, sizeof(*v));
+	if (!v) {
+		cli_fail(specs[0], "out of memory");
+		return -1;
+	}
+	int n = 0;
+	for (int i = 0; i < n_specs; i++) {
+		int k = cli_open_all(c, specs[i], v + n, PCON_SPEC_MAX_HIERS);
+		if (k < 0) {
+			cli_free_specs(v, n);
+			return -1;
+		}
+		n += k;
+	}
+	*ret = v;
+	return n;
+}
+
+void cli_free_specs(struct pcon_container **v, int n)
+{
+	cli_close_all(v, n);
+	free(v);
+}
+
 void cli_close_all(struct pcon_container **v, int n)
 {
 	for (int i = 0; i < n; i++)

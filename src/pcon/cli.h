@@ -42,6 +42,10 @@ int cli_spec(struct cli *c, const char *spec, struct pcon_spec *ret);
  * error itself. Returns the number opened (>= 1) or -1. Free with cli_close_all. */
 int cli_open_all(struct cli *c, const char *spec, struct pcon_container **ret, int max);
 void cli_close_all(struct pcon_container **v, int n);
+/* Open every container of specs[0..n_specs) into a new array; prints the
+ * error itself. Returns how many were opened, or -1 with nothing left open. */
+int cli_open_specs(struct cli *c, char **specs, int n_specs, struct pcon_container ***ret);
+void cli_free_specs(struct pcon_container **v, int n);
 /* Opened container's display name: "HIER:PATH" (static buffer). */
 const char *cli_name(const struct pcon_container *ct);
 

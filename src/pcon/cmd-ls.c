@@ -140,6 +140,22 @@ static int ls_one(struct ls *l, const struct pcon_container *ct)
 	return r < 0 ? cli_errno(cli_name(ct), r) : 0;
 }
 
+/* The root container of every hierarchy that can be opened. */
+static int open_roots(struct cli *c, struct pcon_container ***ret)
+{
+	size_t nh;
+	const struct pcon_hier *h = pcon_hiers(c->p, &nh);
+	struct pcon_container **v = calloc(nh + 1, sizeof(*v));
+	if (!v)
+		return cli_fail("ls", "out of memory"), -1;
+	int n = 0;
+	for (size_t i = 0; i < nh; i++)
+		if (pcon_container_open(&h[i], "/", &v[n]) == 0)
+			n++;
+	*ret = v;
+	return n;
+}
+
 int cmd_ls(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -159,27 +175,11 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 		}
 	}
 	/* Open everything first, so a bad name prints nothing else. */
-	struct pcon_container *cts[64 * PCON_SPEC_MAX_HIERS];
-	int n = 0;
-	if (optind >= argc) {
-		size_t nh;
-		const struct pcon_hier *h = pcon_hiers(c->p, &nh);
-		for (size_t i = 0; i < nh && n < 64; i++)
-			if (pcon_container_open(&h[i], "/", &cts[n]) == 0)
-				n++;
-	}
-	for (int i = optind; i < argc; i++) {
-		if (n + PCON_SPEC_MAX_HIERS > (int)(sizeof(cts) / sizeof(cts[0]))) {
-			cli_close_all(cts, n);
-			return cli_usage(argv[0], "too many containers");
-		}
-		int k = cli_open_all(c, argv[i], cts + n, PCON_SPEC_MAX_HIERS);
-		if (k < 0) {
-			cli_close_all(cts, n);
-			return 1;
-		}
-		n += k;
-	}
+	struct pcon_container **cts;
+	int n = optind < argc ? cli_open_specs(c, argv + optind, argc - optind, &cts)
+			      : open_roots(c, &cts);
+	if (n < 0)
+		return 1;
 	int rc = 0;
 	if (l.json)
 		json_arr_begin(&l.j, NULL);
@@ -192,6 +192,6 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 		json_arr_end(&l.j);
 		json_done(&l.j);
 	}
-	cli_close_all(cts, n);
+	cli_free_specs(cts, n);
 	return rc;
 }

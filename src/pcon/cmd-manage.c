@@ -150,24 +150,14 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 		return cli_usage(argv[0], "no container named");
 
 	/* First open every container: a bad name anywhere changes nothing. */
-	struct pcon_container *cts[MAX_SPECS * PCON_SPEC_MAX_HIERS];
-	int n = 0;
-	for (int i = optind; i < argc; i++) {
-		if (n + PCON_SPEC_MAX_HIERS > (int)(sizeof(cts) / sizeof(cts[0]))) {
-			cli_close_all(cts, n);
-			return cli_usage(argv[0], "too many containers");
-		}
-		int k = cli_open_all(c, argv[i], cts + n, PCON_SPEC_MAX_HIERS);
-		if (k < 0) {
-			cli_close_all(cts, n);
-			return 1;
-		}
-		n += k;
-	}
+	struct pcon_container **cts;
+	int n = cli_open_specs(c, argv + optind, argc - optind, &cts);
+	if (n < 0)
+		return 1;
 	for (int i = 0; i < n; i++)
 		if (strcmp(cts[i]->path, "/") == 0) {
 			int rc = cli_fail(cli_name(cts[i]), "the root of a hierarchy cannot be removed");
-			cli_close_all(cts, n);
+			cli_free_specs(cts, n);
 			return rc;
 		}
 	int rc = 0;
@@ -176,7 +166,7 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 		if (r < 0 && r != -ENOENT)
 			rc = cli_errno(cli_name(cts[i]), r);
 	}
-	cli_close_all(cts, n);
+	cli_free_specs(cts, n);
 	return rc;
 }
 
@@ -290,31 +280,21 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	if (dash + 1 >= argc)
 		return cli_usage(argv[0], "no command given after '--'");
 
-	struct pcon_container *cts[MAX_SPECS * PCON_SPEC_MAX_HIERS];
-	int n = 0;
-	for (int i = optind; i < dash; i++) {
-		if (n + PCON_SPEC_MAX_HIERS > (int)(sizeof(cts) / sizeof(cts[0]))) {
-			cli_close_all(cts, n);
-			return cli_usage(argv[0], "too many containers");
-		}
-		int k = cli_open_all(c, argv[i], cts + n, PCON_SPEC_MAX_HIERS);
-		if (k < 0) {
-			cli_close_all(cts, n);
-			return 1;
-		}
-		n += k;
-	}
+	struct pcon_container **cts;
+	int n = cli_open_specs(c, argv + optind, dash - optind, &cts);
+	if (n < 0)
+		return 1;
 	for (int k = 0; k < n; k++) {
 		r = pcon_container_attach(cts[k], getpid(), false);
 		if (r < 0) {
 			int rc = r == -ENOSPC ? cli_errno(cli_name(cts[k]), r)
 					      : cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s",
 							 strerror(-r));
-			cli_close_all(cts, n);
+			cli_free_specs(cts, n);
 			return rc;
 		}
 	}
-	cli_close_all(cts, n);
+	cli_free_specs(cts, n);
 	pcon_close(c->p);
 	c->p = NULL;
 	fflush(stdout);

@@ -11,7 +11,8 @@ SONAME   := libpcon.so.0
 
 # Debian packages every target needs; `make deps` installs them (idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
-            zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind
+            zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
+            prometheus lxcfs curl python3
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
@@ -22,7 +23,7 @@ ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   := -lmnl -lbpf -lelf -lz
+LDLIBS   := -lmnl -lbpf -lelf -lz -lm
 
 LIB_SRCS := $(sort $(wildcard lib/*.c lib/subsys/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
@@ -37,8 +38,9 @@ INTEG    := $(patsubst tests/%.c,$(B)/tests/%,$(sort $(wildcard tests/integratio
 BENCH    := $(patsubst bench/%.c,$(B)/bench/%,$(sort $(wildcard bench/*.c)))
 PROGS    := $(B)/pcon $(if $(D_SRCS),$(B)/pcond)
 MANS     := $(patsubst man/%.scd,$(B)/man/%,$(wildcard man/*.scd))
+FUZZ     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/*.c)))
 
-all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH) $(MANS)
+all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH) $(MANS) $(FUZZ)
 
 deps:
 	@if dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -qv 'install ok installed' \
@@ -91,6 +93,11 @@ $(B)/obj/tests/%.o: tests/%.c $(wildcard include/pcon/*.h lib/*.h tests/*/*.h) $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
+# libFuzzer targets (clang): each includes the pure source file it fuzzes.
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/pcond/*.c src/pcond/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
+
 # Unit tests first on the plain build, then the whole suite under ASan+UBSan.
 check: deps
 	$(MAKE) all
@@ -101,7 +108,7 @@ bench: deps all
 	bench/run $(B)
 
 demo: deps all
-	$(B)/pcon ls -t
+	$(B)/pcon stats
 
 $(B)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
@@ -117,7 +124,10 @@ install: all
 	install -m 644 include/pcon/*.h $(DESTDIR)$(PREFIX)/include/pcon/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libpcon.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/libpcon.pc
-	install -m 644 $(B)/man/pcon.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	for m in $(MANS); do \
+		install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcond.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.service
 
 clean:
 	rm -rf build build-san

@@ -74,6 +74,8 @@ _public_ void pcon_close(struct pcon *p)
 {
 	if (!p)
 		return;
+	taskstate_bpf_release(p);
+	taskstate_kernel_release(p);
 	for (size_t i = 0; i < p->n_hiers; i++)
 		hier_done(&p->hiers[i]);
 	free(p->hiers);

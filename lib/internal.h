@@ -34,17 +34,33 @@ static inline void strv_freep(char ***v) { pcon_strv_free(*v); }
 /* -errno of the last failed call, never 0 (so a failure cannot read as success). */
 static inline int negerrno(void) { return errno > 0 ? -errno : -EIO; }
 
+struct taskstate_bpf;
+struct mnl_socket;
+
 struct pcon {
 	char *sysroot;            /* "" for the real machine */
 	int proc_fd;
 	size_t n_hiers;
 	struct pcon_hier *hiers;
+	/* Task-state backends' state, made on first use, freed by pcon_close. */
+	struct {
+		int bpf_err;                  /* 0 not tried, 1 loaded, <0 the loader's error */
+		struct taskstate_bpf *skel;
+		struct mnl_socket *nl;        /* taskstats netlink socket */
+		unsigned portid, seq;
+		uint16_t family;
+	} ts;
 };
+
+/* taskstate-bpf.c, taskstate-kernel.c: free what a handle's backends hold. */
+void taskstate_bpf_release(struct pcon *p);
+void taskstate_kernel_release(struct pcon *p);
 
 /* util.c */
 int read_text_at(int dirfd, const char *name, char **ret);
 int write_text_at(int dirfd, const char *name, const char *text);
 int open_beneath(int dirfd, const char *path, int flags);
+int open_beneath_walk(int dirfd, const char *path, int flags); /* without openat2 */
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
 char *strstrip(char *s);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "internal.h"
@@ -55,16 +56,74 @@ int write_text_at(int dirfd, const char *name, const char *text)
 	return (size_t)r == len ? 0 : -EIO;
 }
 
+/*
+ * The same confinement as openat2 RESOLVE_BENEATH|NO_SYMLINKS|NO_XDEV, one
+ * component at a time, for kernels (and tools such as valgrind) without
+ * openat2: ".." is refused, a symlink anywhere gives -ELOOP, a component on
+ * another mount gives -EXDEV.
+ */
+int open_beneath_walk(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+	if (fstat(dirfd, &st) < 0)
+		return negerrno();
+	dev_t dev = st.st_dev;
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	_cleanup_close_ int cur = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return negerrno();
+	char *save = NULL, *comp = strtok_r(copy, "/", &save);
+	while (comp) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (strcmp(comp, "..") == 0)
+			return -EXDEV;
+		if (strcmp(comp, ".") == 0) {
+			comp = next;
+			continue;
+		}
+		/* O_PATH|O_NOFOLLOW opens a symlink itself: fstat tells. */
+		_cleanup_close_ int fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return negerrno();
+		if (fstat(fd, &st) < 0)
+			return negerrno();
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+		if (st.st_dev != dev)
+			return -EXDEV;
+		if (next && !S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		closep(&cur);
+		cur = TAKE_FD(fd);
+		comp = next;
+	}
+	/* Reopen the directory reached (never by name again) with the flags asked for. */
+	if (!(flags & O_DIRECTORY))
+		return -EINVAL; /* only directories are opened beneath a root */
+	if (fstat(cur, &st) < 0 || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	int fd = openat(cur, ".", flags | O_CLOEXEC);
+	return fd < 0 ? negerrno() : fd;
+}
+
 /* openat2 confined beneath dirfd: no "..", symlink or mount escapes. */
 int open_beneath(int dirfd, const char *path, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
-			   RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return fd < 0 ? negerrno() : (int)fd;
+	static bool no_openat2;
+	if (!no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+				   RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != ENOSYS)
+			return fd < 0 ? negerrno() : (int)fd;
+		no_openat2 = true;
+	}
+	return open_beneath_walk(dirfd, path, flags);
 }
 
 /* Strict decimal u64: digits only, optional trailing newline, no overflow. */

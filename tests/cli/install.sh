@@ -11,9 +11,11 @@ else
 	not_ok "make install"; sed 's/^/# /' "$d/log"; done_testing; exit 0
 fi
 for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.0 opt/pcon/lib/libpcon.a \
-	opt/pcon/lib/pkgconfig/libpcon.pc opt/pcon/share/man/man1/pcon.1; do
+	opt/pcon/lib/pkgconfig/libpcon.pc opt/pcon/share/man/man1/pcon.1 \
+	opt/pcon/bin/pcond opt/pcon/share/man/man8/pcond.8 opt/pcon/lib/systemd/system/pcond.service; do
 	check "installed $f" [ -e "$d/$f" ]
 done
+check "the unit starts the installed pcond" grep -q "^ExecStart=/opt/pcon/bin/pcond " "$d/opt/pcon/lib/systemd/system/pcond.service"
 cat >"$d/count.c" <<'C'
 #include <stdio.h>
 #include <pcon/pcon.h>

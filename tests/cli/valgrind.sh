@@ -8,30 +8,44 @@ if ! command -v valgrind >/dev/null; then
 	skip "valgrind" "valgrind is not installed"; done_testing; exit 0
 fi
 vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$P" "$@"; }
-# vg_ok DESC ARGS...: runs cleanly (exit status other than 99 is the command's own)
+# vg_ok DESC WANT ARGS...: exits WANT, with no valgrind error and no warning
+# but the one for openat2 (syscall 437), which valgrind does not know: pcon
+# then falls back to its component walk, which this also checks.
 vg_ok() {
-	local d=$1; shift
+	local d=$1 want=$2; shift 2
 	vg "$@" >/dev/null 2>/tmp/pcon-vg.$$
-	if [ $? -ne 99 ]; then ok "valgrind clean: $d"; else not_ok "valgrind: $d"; sed 's/^/# /' /tmp/pcon-vg.$$; fi
+	local rc=$?
+	if [ $rc -eq "$want" ] && ! grep -q '^==[0-9]*==' /tmp/pcon-vg.$$ &&
+		! grep 'WARNING' /tmp/pcon-vg.$$ | grep -qv 'syscall: 437'; then
+		ok "valgrind clean: $d"
+	else
+		not_ok "valgrind: $d (exit $rc, want $want)"; sed 's/^/# /' /tmp/pcon-vg.$$
+	fi
 	rm -f /tmp/pcon-vg.$$
 }
-vg_ok "hierarchies --json" hierarchies --json
-vg_ok "ls -t" ls -t
-vg_ok "ls --json" ls --json -t
-vg_ok "bad hierarchy" tasks nosuch:/x
-vg_ok "bad name" create "/$PFX/.."
-vg_ok "bad option" ls --bogus
+vg_ok "hierarchies --json" 0 hierarchies --json
+vg_ok "ls -t" 0 ls -t
+vg_ok "ls --json" 0 ls --json -t
+vg_ok "bad hierarchy" 1 tasks nosuch:/x
+vg_ok "bad name" 1 create "/$PFX/.."
+vg_ok "bad option" 2 ls --bogus
 if [ "$(id -u)" -eq 0 ]; then
-	vg_ok "create" create "/$PFX-v/a/b"
-	vg_ok "tasks" tasks --json "/$PFX-v/a"
-	vg_ok "remove refused" remove "/$PFX-v"
-	vg_ok "remove -r" remove -r "/$PFX-v"
+	vg_ok "create" 0 create "/$PFX-v/a/b"
+	vg_ok "tasks" 0 tasks --json "/$PFX-v/a"
+	vg_ok "remove refused" 1 remove "/$PFX-v"
+	vg_ok "remove -r" 0 remove -r "/$PFX-v"
 	"$P" create "/$PFX-w"
-	vg_ok "exec" exec "/$PFX-w" -- true
-	vg_ok "exec of a missing command" exec "/$PFX-w" -- /nonexistent
-	vg_ok "get" get cpu:/ cpu.weight
-	vg_ok "stats" stats
-	vg_ok "stats --tree --json" stats --tree --json
+	vg_ok "exec" 0 exec "/$PFX-w" -- true
+	vg_ok "exec of a missing command" 127 exec "/$PFX-w" -- /nonexistent
+	vg_ok "get" 0 get cpu:/ cpu.weight
+	vg_ok "set refused" 1 set cpu:/ cpu.weight=0
+	# valgrind does not model the bpf() commands that load and run an eBPF
+	# iterator (the bpf backend runs under ASan instead): proc and kernel here.
+	vg_ok "stats" 0 stats --backend=proc
+	vg_ok "stats --tree --json" 0 stats --backend=proc --tree --json
+	vg_ok "stats -r" 0 stats --backend=proc -r /
+	vg_ok "stats --backend=kernel" 0 stats --backend=kernel cpu:/
+	vg_ok "top -b" 0 top --backend=proc -b -n 2 -d 0.1
 else
 	skip "valgrind on real cgroups" "needs root"
 fi

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "pcontest.h"
+#include "internal.h"
+#include <fcntl.h>
 
 /* This machine's layout: v1 controllers one per mount, a named v1, v2 beside. */
 static const char hybrid_mi[] =
@@ -261,6 +263,46 @@ static void test_container_open(void **state)
 	fx_free(f);
 }
 
+/* Without openat2 the component walk confines opens exactly as openat2 does. */
+static void test_open_beneath_walk(void **state)
+{
+	(void)state;
+	struct fx *f = hybrid();
+	const struct pcon_hier *h;
+	assert_int_equal(pcon_hier_find(f->p, "unified", &h), 0);
+	pt_mkdir(f->root, "sys/fs/cgroup/unified/web/db");
+	pt_write(f->root, "sys/fs/cgroup/unified/web/file", "");
+	char target[4200], link[4200];
+	snprintf(target, sizeof(target), "%s/proc", f->root);
+	snprintf(link, sizeof(link), "%s/sys/fs/cgroup/unified/escape", f->root);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(link, sizeof(link), "%s/sys/fs/cgroup/unified/web/inner", f->root);
+	assert_int_equal(symlink("db", link), 0);
+
+	static const char *const paths[] = {
+		".", "web", "web/db", "web//db/", "./web", "escape", "escape/self",
+		"web/inner", "web/inner/x", "web/file", "web/file/x", "nosuch", "web/nosuch/x",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int a = open_beneath(h->root_fd, paths[i], O_RDONLY | O_DIRECTORY);
+		int b = open_beneath_walk(h->root_fd, paths[i], O_RDONLY | O_DIRECTORY);
+		if (a < 0 || b < 0) {
+			print_message("%s: openat2 %d, walk %d\n", paths[i], a, b);
+			assert_int_equal(a, b);
+			continue;
+		}
+		struct stat sa, sb;
+		assert_int_equal(fstat(a, &sa), 0);
+		assert_int_equal(fstat(b, &sb), 0);
+		assert_true(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev);
+		close(a);
+		close(b);
+	}
+	assert_int_equal(open_beneath_walk(h->root_fd, "web/..", O_RDONLY | O_DIRECTORY), -EXDEV);
+	assert_int_equal(open_beneath_walk(h->root_fd, "..", O_RDONLY | O_DIRECTORY), -EXDEV);
+	fx_free(f);
+}
+
 static void test_container_create(void **state)
 {
 	(void)state;
@@ -365,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_escaped_mount_point),
 		cmocka_unit_test(test_spec_parse),
 		cmocka_unit_test(test_container_open),
+		cmocka_unit_test(test_open_beneath_walk),
 		cmocka_unit_test(test_container_create),
 		cmocka_unit_test(test_root_cannot_be_removed),
 		cmocka_unit_test(test_v2_enable),

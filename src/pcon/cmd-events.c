@@ -1,0 +1,521 @@
+/* pcon events: what happens to the tasks of containers, as it happens. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pcon/events.h"
+#include "pcond-client.h"
+
+#define MAX_CONTAINERS 16
+
+struct events {
+	bool json;
+	const char *on_empty;
+	int empty_sub;       /* --on-empty: the subscription to wait for */
+	bool emptied;
+	int n_subs, n_gone;  /* subscriptions, and those whose container was removed */
+	int64_t mono_to_real_ns;
+	struct json j;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void events_help(void)
+{
+	printf("Usage: pcon events [OPTIONS] [HIER:PATH]\n"
+	       "       pcon events --on-empty CMD HIER:PATH\n\n"
+	       "Print what happens to the tasks of a container as it happens, one line\n"
+	       "each: fork, exec, exit, uid, gid, move (between containers), populated\n"
+	       "and empty (the container, with its descendants, got its first task or\n"
+	       "lost its last one), and lost (events the kernel dropped, with the\n"
+	       "count). Without HIER:PATH: every container of the default hierarchy.\n"
+	       "Where pcond runs, pcon subscribes through it; else it listens to the\n"
+	       "kernel's proc connector itself (root on most systems), and sees moves\n"
+	       "as they happen only where it can load its eBPF program (root).\n\n"
+	       "  -r, --recursive      include descendant containers\n"
+	       "      --json           one JSON object per line and event\n"
+	       "      --direct         listen to the kernel even where pcond runs\n"
+	       "      --on-empty=CMD   run CMD with /bin/sh -c once the container becomes\n"
+	       "                       empty (its name is $1 and $PCON_CONTAINER), then\n"
+	       "                       exit with CMD's exit status\n"
+	       "  -h, --help           show this help\n");
+}
+
+static int64_t mono_to_real(void)
+{
+	struct timespec r, m;
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+}
+
+/* An event as printed: from the library, or from pcond's line. */
+struct shown {
+	const struct pcon_event *ev;
+	const char *hier;   /* hierarchy name, NULL for lost */
+	int64_t real_ns;    /* when, since the epoch */
+	const char *source; /* lost: "pcond" if pcond dropped them for us, else NULL */
+};
+
+static bool has_task(enum pcon_event_type t)
+{
+	return t != PCON_EVENT_EMPTY && t != PCON_EVENT_POPULATED && t != PCON_EVENT_GONE &&
+	       t != PCON_EVENT_LOST;
+}
+
+static void print_json(struct events *s, const struct shown *sh)
+{
+	const struct pcon_event *ev = sh->ev;
+	struct json *j = &s->j;
+	json_obj_begin(j, NULL);
+	json_double(j, "time", (double)sh->real_ns / 1e9, 6);
+	json_str(j, "type", pcon_event_type_to_string(ev->type));
+	if (sh->hier) {
+		char name[4400];
+		snprintf(name, sizeof(name), "%s:%s", sh->hier, ev->path);
+		json_str(j, "container", name);
+		json_str(j, "hierarchy", sh->hier);
+		json_str(j, "path", ev->path);
+	}
+	if (ev->type == PCON_EVENT_LOST) {
+		json_u64(j, "lost", ev->lost);
+		if (sh->source)
+			json_str(j, "source", sh->source);
+	} else if (has_task(ev->type)) {
+		json_i64(j, "pid", ev->pid);
+		json_i64(j, "tid", ev->tid);
+		json_bool(j, "cached", ev->flags & PCON_EVENT_F_CACHED);
+	}
+	switch (ev->type) {
+	case PCON_EVENT_FORK:
+		json_i64(j, "parent_pid", ev->parent_pid);
+		json_i64(j, "parent_tid", ev->parent_tid);
+		break;
+	case PCON_EVENT_EXEC:
+		json_str(j, "comm", ev->comm);
+		break;
+	case PCON_EVENT_EXIT:
+		if (WIFSIGNALED(ev->exit_code))
+			json_i64(j, "signal", WTERMSIG(ev->exit_code));
+		else
+			json_i64(j, "code", WEXITSTATUS(ev->exit_code));
+		break;
+	case PCON_EVENT_UID:
+	case PCON_EVENT_GID:
+		json_u64(j, ev->type == PCON_EVENT_UID ? "ruid" : "rgid", ev->rid);
+		json_u64(j, ev->type == PCON_EVENT_UID ? "euid" : "egid", ev->eid);
+		break;
+	case PCON_EVENT_MOVE:
+		json_str(j, "from", ev->from_path);
+		break;
+	default:
+		break;
+	}
+	json_obj_end(j);
+	json_done(j);
+}
+
+static void print_text(const struct shown *sh)
+{
+	const struct pcon_event *ev = sh->ev;
+	int64_t real = sh->real_ns;
+	time_t sec = (time_t)(real / 1000000000);
+	struct tm tm;
+	char when[32];
+	localtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	printf("%s.%06ld %-9s ", when, (long)(real % 1000000000 / 1000),
+	       pcon_event_type_to_string(ev->type));
+	if (ev->type == PCON_EVENT_LOST) {
+		printf("- count=%llu%s\n", (unsigned long long)ev->lost,
+		       sh->source ? " (dropped by pcond: pcon read too slowly)" : "");
+		return;
+	}
+	printf("%s:%s", sh->hier, ev->path);
+	if (!has_task(ev->type)) {
+		putchar('\n');
+		return;
+	}
+	printf(" pid=%d", (int)ev->pid);
+	if (ev->tid != ev->pid)
+		printf(" tid=%d", (int)ev->tid);
+	switch (ev->type) {
+	case PCON_EVENT_FORK:
+		printf(" parent=%d", (int)ev->parent_pid);
+		break;
+	case PCON_EVENT_EXEC:
+		printf(" comm=%s", ev->comm ? ev->comm : "?");
+		break;
+	case PCON_EVENT_EXIT:
+		if (WIFSIGNALED(ev->exit_code))
+			printf(" signal=%d", WTERMSIG(ev->exit_code));
+		else
+			printf(" code=%d", WEXITSTATUS(ev->exit_code));
+		break;
+	case PCON_EVENT_UID:
+	case PCON_EVENT_GID:
+		printf(" %s=%u %s=%u", ev->type == PCON_EVENT_UID ? "ruid" : "rgid", ev->rid,
+		       ev->type == PCON_EVENT_UID ? "euid" : "egid", ev->eid);
+		break;
+	case PCON_EVENT_MOVE:
+		printf(" from=%s", ev->from_path ? ev->from_path : "?");
+		break;
+	default:
+		break;
+	}
+	puts(ev->flags & PCON_EVENT_F_CACHED ? " (cached)" : "");
+}
+
+static void show(struct events *s, const struct shown *sh)
+{
+	if (sh->ev->type == PCON_EVENT_GONE)
+		s->n_gone++;
+	if (s->json)
+		print_json(s, sh);
+	else
+		print_text(sh);
+}
+
+static int on_event(const struct pcon_event *ev, void *userdata)
+{
+	struct events *s = userdata;
+	if (s->on_empty) {
+		if (ev->type == PCON_EVENT_EMPTY && ev->subscription == s->empty_sub) {
+			s->emptied = true;
+			return -ECANCELED; /* stop dispatching: run the command */
+		}
+		return 0;
+	}
+	struct shown sh = { .ev = ev, .hier = ev->hier ? ev->hier->name : NULL,
+			    .real_ns = (int64_t)ev->time_ns + s->mono_to_real_ns };
+	show(s, &sh);
+	return 0;
+}
+
+/* Run CMD through the shell; its exit status (128+N if killed by signal N). */
+static int run_on_empty(const char *cmd, const char *name)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return cli_fail("events", "cannot run --on-empty command: %s", strerror(errno));
+	if (pid == 0) {
+		setenv("PCON_CONTAINER", name, 1);
+		execl("/bin/sh", "sh", "-c", cmd, "sh", name, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return cli_fail("events", "waitpid: %s", strerror(errno));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int fail_new(int r)
+{
+	if (r == -EPERM || r == -EACCES)
+		return cli_fail("events", "the kernel's proc connector refused this user: %s "
+					  "(run as root)", strerror(-r));
+	if (r == -EPROTONOSUPPORT)
+		return cli_fail("events", "this kernel has no proc connector (CONFIG_PROC_EVENTS)");
+	return cli_fail("events", "cannot listen to the kernel's process events: %s", strerror(-r));
+}
+
+/* ---- through pcond ------------------------------------------------------ */
+
+#define LINE_MAX_BYTES (64u << 10)
+
+static enum pcon_event_type type_from_string(const char *t)
+{
+	for (int i = 0; i < PCON_EVENT_MAX; i++)
+		if (strcmp(pcon_event_type_to_string((enum pcon_event_type)i), t) == 0)
+			return (enum pcon_event_type)i;
+	return PCON_EVENT_INVALID;
+}
+
+static long long field_num(const char *line, const char *key, long long dflt)
+{
+	char v[32];
+	return pcond_field(line, key, v, sizeof(v)) ? strtoll(v, NULL, 10) : dflt;
+}
+
+/* One "event k=v ..." line of pcond, shown as the library's event would be.
+ * A type this pcon does not know is skipped. */
+static void on_line(struct events *s, const char *line)
+{
+	static char hier[4096], path[4096], comm[256], from[4096], type[32], when[64], src[16];
+	if (strncmp(line, "event ", 6) != 0 || !pcond_field(line, "type", type, sizeof(type)))
+		return;
+	struct pcon_event ev = { .type = type_from_string(type) };
+	if ((int)ev.type < 0)
+		return;
+	struct shown sh = { .ev = &ev };
+	if (pcond_field(line, "time", when, sizeof(when))) {
+		char *dot = strchr(when, '.');
+		sh.real_ns = strtoll(when, NULL, 10) * 1000000000LL +
+			     (dot ? strtoll(dot + 1, NULL, 10) * 1000 : 0);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sh.real_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	}
+	if (ev.type == PCON_EVENT_LOST) {
+		ev.lost = (uint64_t)field_num(line, "count", 0);
+		if (pcond_field(line, "source", src, sizeof(src)) && strcmp(src, "pcond") == 0)
+			sh.source = "pcond";
+	} else {
+		if (!pcond_field(line, "hierarchy", hier, sizeof(hier)) ||
+		    !pcond_field(line, "path", path, sizeof(path)))
+			return;
+		sh.hier = hier;
+		ev.path = path;
+	}
+	ev.pid = (pid_t)field_num(line, "pid", 0);
+	ev.tid = (pid_t)field_num(line, "tid", ev.pid);
+	ev.flags = field_num(line, "cached", 0) ? PCON_EVENT_F_CACHED : 0;
+	ev.parent_pid = (pid_t)field_num(line, "parent_pid", 0);
+	ev.parent_tid = (pid_t)field_num(line, "parent_tid", 0);
+	ev.comm = pcond_field(line, "comm", comm, sizeof(comm));
+	ev.from_path = pcond_field(line, "from", from, sizeof(from));
+	long long sig = field_num(line, "signal", -1);
+	ev.exit_code = sig >= 0 ? (uint32_t)sig & 0x7f : ((uint32_t)field_num(line, "code", 0) & 0xff) << 8;
+	const char *r = ev.type == PCON_EVENT_GID ? "rgid" : "ruid";
+	const char *e = ev.type == PCON_EVENT_GID ? "egid" : "euid";
+	ev.rid = (uint32_t)field_num(line, r, 0);
+	ev.eid = (uint32_t)field_num(line, e, 0);
+	show(s, &sh);
+}
+
+/* Read pcond's reply to the subscription: 1 ok (*ret_moves set), 0 pcond
+ * cannot serve it (fall back, quietly), -1 an error was printed. */
+static int read_reply(int fd, const char *name, char *buf, size_t *len, int *ret_n, int *ret_moves)
+{
+	for (;;) {
+		char *nl = memchr(buf, '\n', *len);
+		if (nl) {
+			*nl = '\0';
+			size_t used = (size_t)(nl + 1 - buf);
+			int rc = 0, n = 0, moves = 1;
+			if (sscanf(buf, "ok %d moves=%d", &n, &moves) >= 1 && n > 0) {
+				*ret_n = n;
+				*ret_moves = moves;
+				rc = 1;
+			} else if (!strncmp(buf, "err ENOENT", 10) || !strncmp(buf, "err ENODEV", 10)) {
+				const char *msg = strchr(buf + 4, ' ');
+				cli_fail(name, "%s", msg ? msg + 1 : buf);
+				rc = -1;
+			}
+			/* else an older pcond (ENOSYS), or one that cannot listen: direct */
+			memmove(buf, buf + used, *len - used);
+			*len -= used;
+			return rc;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 10000);
+		if (r < 0 && errno == EINTR && !stop)
+			continue;
+		if (r <= 0 || *len + 1 >= LINE_MAX_BYTES)
+			return 0;
+		ssize_t k = recv(fd, buf + *len, LINE_MAX_BYTES - 1 - *len, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return 0;
+		*len += (size_t)k;
+	}
+}
+
+/* Print pcond's event lines until a signal, or every container is gone. */
+static int stream(int fd, struct events *s, char *buf, size_t len)
+{
+	for (;;) {
+		char *nl;
+		while ((nl = memchr(buf, '\n', len))) {
+			*nl = '\0';
+			on_line(s, buf);
+			size_t used = (size_t)(nl + 1 - buf);
+			memmove(buf, buf + used, len - used);
+			len -= used;
+		}
+		if (fflush(stdout) != 0)
+			return cli_fail("events", "write error: %s", strerror(errno));
+		if (s->n_gone >= s->n_subs)
+			return 0; /* every container was removed */
+		if (len + 1 >= LINE_MAX_BYTES)
+			len = 0; /* no line is this long: drop the garbage */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = stop ? 0 : poll(&p, 1, -1);
+		if (stop)
+			return 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cli_fail("events", "poll: %s", strerror(errno));
+		ssize_t k = recv(fd, buf + len, LINE_MAX_BYTES - 1 - len, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return cli_fail("events", "pcond closed the connection%s%s",
+					k < 0 ? ": " : "", k < 0 ? strerror(errno) : "");
+		len += (size_t)k;
+	}
+}
+
+/* Subscribe through pcond when one answers on the socket. 1: done, rc in
+ * *ret_rc; 0: no pcond (or one that cannot serve this), use the kernel. */
+static int via_pcond(struct cli *c, struct events *s, const char *name, bool recursive, int *ret_rc)
+{
+	int fd = pcond_connect(pcond_socket(c));
+	if (fd < 0)
+		return 0;
+	char enc[3 * 4096 + 1], req[3 * 4096 + 32];
+	pcond_encode(name, enc, sizeof(enc));
+	snprintf(req, sizeof(req), "subscribe %s%s\n", recursive ? "-r " : "", enc);
+	char *buf = malloc(LINE_MAX_BYTES);
+	size_t len = 0;
+	int n = 0, moves = 1, r = 0;
+	if (buf && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
+		r = read_reply(fd, name, buf, &len, &n, &moves);
+	if (r == 1) {
+		if (!moves)
+			fprintf(stderr, "pcon: events: note: moves between containers are seen late "
+					"(pcond could not load the eBPF move tracker)\n");
+		s->n_subs = n;
+		*ret_rc = stream(fd, s, buf, len);
+	} else if (r < 0) {
+		*ret_rc = 1;
+	}
+	free(buf);
+	close(fd);
+	return r != 0;
+}
+
+/* ---- directly from the kernel ------------------------------------------ */
+
+/* Wait for and print events until a signal (or --on-empty fires). */
+static int loop(struct pcon_events *e, struct events *s)
+{
+	struct pollfd pfd = { .fd = pcon_events_fd(e), .events = POLLIN };
+	while (!stop) {
+		int r = poll(&pfd, 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cli_fail("events", "poll: %s", strerror(errno));
+		r = pcon_events_dispatch(e, on_event, s);
+		if (fflush(stdout) != 0)
+			return cli_fail("events", "write error: %s", strerror(errno));
+		if (s->emptied)
+			return 0;
+		if (r < 0)
+			return cli_fail("events", "reading events: %s", strerror(-r));
+		if (s->n_subs > 0 && s->n_gone >= s->n_subs)
+			return 0; /* every container was removed: nothing more to see */
+	}
+	return 0;
+}
+
+int cmd_events(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "on-empty", required_argument, NULL, 'E' },
+		{ "direct", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct events s = { .j = { .f = stdout }, .empty_sub = -1 };
+	unsigned flags = 0;
+	bool direct = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': flags |= PCON_EVENTS_RECURSIVE; break;
+		case 'J': s.json = true; break;
+		case 'E': s.on_empty = optarg; break;
+		case 'D': direct = true; break;
+		case 'h': events_help(); return 0;
+		default: return cli_bad_option("events", argv);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage("events", "one container at most");
+	if (s.on_empty && (argc - optind != 1 || !s.on_empty[0]))
+		return cli_usage("events", "--on-empty needs a command and a container");
+
+	struct pcon_container *cts[MAX_CONTAINERS];
+	int n;
+	if (optind < argc) {
+		n = cli_open_all(c, argv[optind], cts, MAX_CONTAINERS);
+		if (n < 0)
+			return 1;
+	} else {
+		int r = pcon_container_open(pcon_hier_default(c->p), "/", &cts[0]);
+		if (r < 0)
+			return cli_errno("/", r);
+		n = 1;
+		flags |= PCON_EVENTS_RECURSIVE;
+	}
+	int rc = 0;
+	if (s.on_empty && (n != 1 || strcmp(cts[0]->path, "/") == 0))
+		rc = cli_usage("events", n != 1 ? "--on-empty takes a container of one hierarchy"
+						: "--on-empty: a hierarchy's root never empties");
+	install_handlers();
+	/* The containers were opened above so that a bad name fails the same
+	 * way with or without pcond. --on-empty stays direct: it needs one
+	 * event only, and must not depend on a daemon's lifetime. */
+	if (rc == 0 && !direct && !s.on_empty &&
+	    via_pcond(c, &s, optind < argc ? argv[optind] : "/", flags & PCON_EVENTS_RECURSIVE, &rc)) {
+		cli_close_all(cts, n);
+		return rc;
+	}
+	struct pcon_events *e = NULL;
+	int r = rc ? 0 : pcon_events_new(c->p, 0, &e);
+	if (r < 0)
+		rc = fail_new(r);
+	for (int i = 0; i < n && rc == 0; i++) {
+		r = pcon_events_subscribe(e, cts[i], flags);
+		if (r < 0)
+			rc = cli_errno(cli_name(cts[i]), r);
+		s.empty_sub = r;
+		s.n_subs++;
+	}
+	if (rc == 0 && !pcon_events_tracks_moves(e) && !s.on_empty)
+		fprintf(stderr, "pcon: events: note: moves between containers are seen late "
+				"(the eBPF move tracker did not load; it needs root)\n");
+	char name[4400];
+	snprintf(name, sizeof(name), "%s", cli_name(cts[0]));
+	cli_close_all(cts, n);
+	if (rc == 0) {
+		s.mono_to_real_ns = mono_to_real();
+		rc = loop(e, &s);
+	}
+	pcon_events_free(e);
+	if (rc == 0 && s.emptied)
+		rc = run_on_empty(s.on_empty, name);
+	return rc;
+}

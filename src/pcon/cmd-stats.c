@@ -1,0 +1,450 @@
+/* pcon stats: task-state counts of containers (running, sleeping, blocked...). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "pcon/taskstate.h"
+
+#define MAX_CONTAINERS 64
+
+struct stats {
+	struct cli *c;
+	enum pcon_backend backend;
+	unsigned flags;
+	bool json, tree;
+	int depth;
+	struct json j;
+};
+
+/* One row of --tree: a container's own counts and its subtree's. */
+struct row {
+	char *name;
+	int depth;
+	uint64_t id;
+	enum pcon_backend used;
+	struct pcon_taskstats own, sum;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+};
+
+static void stats_help(void)
+{
+	printf("Usage: pcon stats [OPTIONS] [HIER:PATH...]\n\n"
+	       "Count the threads of each container by state. One container prints\n"
+	       "  sleeping S, blocked B, running R, stopped T, uninterruptible D\n"
+	       "(blocked = waiting on I/O, a subset of uninterruptible; '-' where the\n"
+	       "backend cannot see it). Without HIER:PATH: every hierarchy's tree,\n"
+	       "as --tree does.\n\n"
+	       "  -r, --recursive      include descendant containers\n"
+	       "  -t, --tree           one row per container below each one named, with\n"
+	       "                       the counts of its whole subtree\n"
+	       "  -d, --depth=N        --tree: rows down to N levels below (default 3)\n"
+	       "  -b, --backend=NAME   auto (bpf where it loads, else proc), kernel\n"
+	       "                       (taskstats cgroupstats: v1 only, inexact), proc, bpf\n"
+	       "  -i, --interval=SECS  sample every SECS seconds (0 allowed; default 1\n"
+	       "                       with -n)\n"
+	       "  -n, --count=N        stop after N samples (default 1; unlimited with -i)\n"
+	       "      --json           one JSON object per container (--tree: per sample)\n"
+	       "                       with every count, backend, id, hierarchy and path\n"
+	       "  -h, --help           show this help\n");
+}
+
+/* The error line for a failed read of container name. */
+static int fail_read(const struct stats *s, const char *name, int err)
+{
+	switch (-err) {
+	case EPROTONOSUPPORT:
+		return cli_fail(name, "the kernel backend supports only cgroup v1 hierarchies");
+	case ENOENT:
+		return cli_fail(name, "container was removed");
+	case EPERM:
+	case EACCES:
+		if (s->backend == PCON_BACKEND_BPF)
+			return cli_fail(name, "bpf backend: cannot load the eBPF program: %s "
+					      "(needs root or CAP_BPF+CAP_PERFMON)", strerror(-err));
+		break;
+	case EOPNOTSUPP:
+	case ENOSYS:
+	case ENOEXEC:
+		if (s->backend == PCON_BACKEND_BPF)
+			return cli_fail(name, "bpf backend: this kernel cannot run the task "
+					      "iterator (needs Linux 6.7+ with BTF): %s", strerror(-err));
+		break;
+	}
+	return cli_fail(name, "cannot read task states: %s", strerror(-err));
+}
+
+static void json_counts(struct json *j, const struct pcon_taskstats *t)
+{
+	json_u64(j, "running", t->running);
+	json_u64(j, "sleeping", t->sleeping);
+	json_u64(j, "uninterruptible", t->uninterruptible);
+	if (t->unknown & PCON_TASKSTATS_IO_WAIT)
+		json_null(j, "io_wait");
+	else
+		json_u64(j, "io_wait", t->io_wait);
+	json_u64(j, "stopped", t->stopped);
+	if (t->unknown & PCON_TASKSTATS_IDLE)
+		json_null(j, "idle");
+	else
+		json_u64(j, "idle", t->idle);
+	json_u64(j, "other", t->other);
+	json_u64(j, "total", t->total);
+	json_u64(j, "containers", t->containers);
+}
+
+static void json_head(struct json *j, const char *hier, const char *path, uint64_t id,
+		      enum pcon_backend used)
+{
+	json_str(j, "hierarchy", hier);
+	json_str(j, "path", path);
+	json_u64(j, "id", id);
+	json_str(j, "backend", pcon_backend_to_string(used));
+}
+
+static double now_realtime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A count, or "-" where the backend is blind to it. */
+static const char *num(char *buf, size_t n, uint64_t v, bool unknown)
+{
+	if (unknown)
+		return "-";
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* One sample of plain containers: the seed's line (prefixed if several). */
+static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct pcon_taskstats t;
+		enum pcon_backend used;
+		int r = pcon_taskstate_read(s->c->p, cts[i], s->backend, s->flags, &t, &used);
+		if (r < 0)
+			return fail_read(s, cli_name(cts[i]), r);
+		if (s->json) {
+			json_obj_begin(&s->j, NULL);
+			json_str(&s->j, "container", cli_name(cts[i]));
+			json_head(&s->j, cts[i]->hier->name, cts[i]->path, cts[i]->id, used);
+			json_bool(&s->j, "recursive", s->flags & PCON_TASKSTATE_RECURSIVE);
+			json_double(&s->j, "time", now_realtime(), 3);
+			json_counts(&s->j, &t);
+			json_obj_end(&s->j);
+			json_done(&s->j);
+			continue;
+		}
+		char b[32];
+		if (n > 1)
+			printf("%s: ", cli_name(cts[i]));
+		printf("sleeping %llu, blocked %s, running %llu, stopped %llu, uninterruptible %llu\n",
+		       (unsigned long long)t.sleeping,
+		       num(b, sizeof(b), t.io_wait, t.unknown & PCON_TASKSTATS_IO_WAIT),
+		       (unsigned long long)t.running, (unsigned long long)t.stopped,
+		       (unsigned long long)t.uninterruptible);
+	}
+	return 0;
+}
+
+static void stats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b)
+{
+	a->running += b->running;
+	a->sleeping += b->sleeping;
+	a->uninterruptible += b->uninterruptible;
+	a->stopped += b->stopped;
+	a->io_wait += b->io_wait;
+	a->idle += b->idle;
+	a->other += b->other;
+	a->total += b->total;
+	a->containers += b->containers;
+	a->unknown |= b->unknown;
+}
+
+static int rows_push(struct rows *rs, struct row **ret)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct row *v = realloc(rs->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	*ret = &rs->v[rs->n++];
+	**ret = (struct row){ 0 };
+	return 0;
+}
+
+static void rows_free(struct rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->v[i].name);
+	free(rs->v);
+	*rs = (struct rows){ 0 };
+}
+
+/*
+ * Row for ct and (depth permitting) rows for its descendants; the deepest
+ * level counts its whole subtree. Children that vanish meanwhile are left
+ * out; ct itself vanishing is an error. Returns the row index or -errno.
+ */
+static long tree_walk(struct stats *s, struct rows *rs, const struct pcon_container *ct, int depth)
+{
+	struct row *row;
+	if (rows_push(rs, &row) < 0)
+		return -ENOMEM;
+	size_t me = rs->n - 1;
+	row->depth = depth;
+	row->id = ct->id;
+	if (!(row->name = strdup(cli_name(ct))))
+		return -ENOMEM;
+	unsigned flags = depth >= s->depth ? PCON_TASKSTATE_RECURSIVE : 0;
+	struct pcon_taskstats own;
+	enum pcon_backend used;
+	int r = pcon_taskstate_read(s->c->p, ct, s->backend, flags, &own, &used);
+	if (r < 0)
+		return r;
+	rs->v[me].own = rs->v[me].sum = own;
+	rs->v[me].used = used;
+	if (flags)
+		return (long)me;
+	char **kids = NULL;
+	r = pcon_container_children(ct, &kids);
+	if (r < 0)
+		return r;
+	for (int i = 0; kids[i]; i++) {
+		struct pcon_container *k;
+		if (pcon_container_open_child(ct, kids[i], &k) < 0)
+			continue;
+		size_t before = rs->n;
+		long ki = tree_walk(s, rs, k, depth + 1);
+		pcon_container_free(k);
+		if (ki == -ENOENT) { /* removed while we looked: drop its rows */
+			for (size_t x = before; x < rs->n; x++)
+				free(rs->v[x].name);
+			rs->n = before;
+			continue;
+		}
+		if (ki < 0) {
+			pcon_strv_free(kids);
+			return ki;
+		}
+		stats_add(&rs->v[me].sum, &rs->v[ki].sum);
+	}
+	pcon_strv_free(kids);
+	return (long)me;
+}
+
+static void tree_print(struct stats *s, const struct rows *rs)
+{
+	if (s->json) {
+		json_obj_begin(&s->j, NULL);
+		json_double(&s->j, "time", now_realtime(), 3);
+		json_arr_begin(&s->j, "containers");
+		for (size_t i = 0; i < rs->n; i++) {
+			const struct row *w = &rs->v[i];
+			const char *colon = strchr(w->name, ':');
+			char hier[256];
+			snprintf(hier, sizeof(hier), "%.*s", (int)(colon - w->name), w->name);
+			json_obj_begin(&s->j, NULL);
+			json_str(&s->j, "container", w->name);
+			json_head(&s->j, hier, colon + 1, w->id, w->used);
+			json_u64(&s->j, "depth", (uint64_t)w->depth);
+			json_counts(&s->j, &w->sum);
+			json_obj_end(&s->j);
+		}
+		json_arr_end(&s->j);
+		json_obj_end(&s->j);
+		json_done(&s->j);
+		return;
+	}
+	int w = 30;
+	for (size_t i = 0; i < rs->n; i++) {
+		int len = (int)strlen(rs->v[i].name);
+		w = len > w ? (len > 120 ? 120 : len) : w;
+	}
+	printf("%-*s %7s %6s %6s %6s %6s %6s %6s %6s\n", w, "CONTAINER", "TASKS", "RUN", "SLEEP",
+	       "UNINT", "BLOCK", "STOP", "IDLE", "OTHER");
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct pcon_taskstats *t = &rs->v[i].sum;
+		char b1[32], b2[32];
+		printf("%-*s %7llu %6llu %6llu %6llu %6s %6llu %6s %6llu\n", w, rs->v[i].name,
+		       (unsigned long long)t->total, (unsigned long long)t->running,
+		       (unsigned long long)t->sleeping, (unsigned long long)t->uninterruptible,
+		       num(b1, sizeof(b1), t->io_wait, t->unknown & PCON_TASKSTATS_IO_WAIT),
+		       (unsigned long long)t->stopped,
+		       num(b2, sizeof(b2), t->idle, t->unknown & PCON_TASKSTATS_IDLE),
+		       (unsigned long long)t->other);
+	}
+}
+
+static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
+{
+	struct rows rs = { 0 };
+	for (int i = 0; i < n; i++) {
+		long r = tree_walk(s, &rs, cts[i], 0);
+		if (r < 0) {
+			rows_free(&rs);
+			return fail_read(s, cli_name(cts[i]), (int)r);
+		}
+	}
+	tree_print(s, &rs);
+	rows_free(&rs);
+	return 0;
+}
+
+/* Open the root of every hierarchy (bare "pcon stats"). */
+static int open_roots(struct cli *c, struct pcon_container **cts, int max)
+{
+	size_t nh;
+	const struct pcon_hier *h = pcon_hiers(c->p, &nh);
+	int n = 0;
+	for (size_t i = 0; i < nh && n < max; i++) {
+		int r = pcon_container_open(&h[i], "/", &cts[n]);
+		if (r < 0) {
+			char name[300];
+			snprintf(name, sizeof(name), "%s:/", h[i].name);
+			cli_close_all(cts, n);
+			cli_errno(name, r);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static int parse_interval(const char *arg, double *ret)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < 0 || v > 86400.0 * 365)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_count(const char *arg, long *ret)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Sleep until the next tick of a fixed cadence (no drift). */
+static void wait_tick(struct timespec *next, double interval)
+{
+	long long ns = (long long)(interval * 1e9);
+	next->tv_sec += ns / 1000000000LL;
+	next->tv_nsec += ns % 1000000000LL;
+	if (next->tv_nsec >= 1000000000L) {
+		next->tv_sec++;
+		next->tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
+		;
+}
+
+static int run(struct stats *s, struct pcon_container **cts, int n, double interval, long count)
+{
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (long i = 0; count < 0 || i < count; i++) {
+		if (i > 0)
+			wait_tick(&next, interval);
+		int rc = s->tree ? sample_tree(s, cts, n) : sample_flat(s, cts, n);
+		if (rc != 0)
+			return rc;
+		if (fflush(stdout) != 0)
+			return cli_fail("stats", "write error: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+	enum { OPT_JSON = 0x100 };
+	static const struct option opts[] = {
+		{ "recursive", no_argument, NULL, 'r' },
+		{ "tree", no_argument, NULL, 't' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct stats s = { .c = c, .backend = PCON_BACKEND_AUTO, .depth = 3, .j = { .f = stdout } };
+	double interval = -1;
+	long count = -1, depth;
+	int o;
+	while ((o = getopt_long(argc, argv, "rtd:b:i:n:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': s.flags |= PCON_TASKSTATE_RECURSIVE; break;
+		case 't': s.tree = true; break;
+		case OPT_JSON: s.json = true; break;
+		case 'h': stats_help(); return 0;
+		case 'd':
+			if (parse_count(optarg, &depth) < 0 && strcmp(optarg, "0") != 0)
+				return cli_usage("stats", "invalid depth '%s'", optarg);
+			s.depth = strcmp(optarg, "0") == 0 ? 0 : depth > 1000 ? 1000 : (int)depth;
+			break;
+		case 'b':
+			s.backend = pcon_backend_from_string(optarg);
+			if (s.backend == PCON_BACKEND_INVALID)
+				return cli_usage("stats", "unknown backend '%s' (auto, kernel, proc, bpf)",
+						 optarg);
+			break;
+		case 'i':
+			if (parse_interval(optarg, &interval) < 0)
+				return cli_usage("stats", "invalid interval '%s' (seconds, >= 0)", optarg);
+			break;
+		case 'n':
+			if (parse_count(optarg, &count) < 0)
+				return cli_usage("stats", "invalid count '%s' (a whole number >= 1)", optarg);
+			break;
+		default: return cli_usage("stats", "unknown option");
+		}
+	}
+	if (count < 0 && interval < 0)
+		count = 1;
+	if (interval < 0)
+		interval = 1;
+
+	struct pcon_container *cts[MAX_CONTAINERS];
+	int n = 0;
+	if (optind == argc) {
+		s.tree = true;
+		n = open_roots(c, cts, MAX_CONTAINERS);
+		if (n < 0)
+			return 1;
+	}
+	for (int i = optind; i < argc; i++) {
+		int k = cli_open_all(c, argv[i], cts + n, MAX_CONTAINERS - n);
+		if (k < 0) {
+			cli_close_all(cts, n);
+			return 1;
+		}
+		n += k;
+	}
+	int rc = run(&s, cts, n, interval, count);
+	cli_close_all(cts, n);
+	return rc;
+}

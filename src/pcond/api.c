@@ -1,0 +1,129 @@
+/*
+ * pcond's Unix-socket API: one request line in, data lines and one final
+ * "ok ..." or "err ERRNO message" line out (see man/pcond.8.scd). Anyone may
+ * read; requests that change the daemon need uid 0 (SO_PEERCRED). After
+ * "subscribe", the connection carries event lines (subs.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcond.h"
+
+static void reply_err(struct conn *c, const char *code, const char *msg)
+{
+	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
+}
+
+/* "container hier=H path=P id=N load1=... " for one node. */
+static int put_container(struct buf *b, const struct tree *tr, const struct node *n)
+{
+	char hier[512], path[3 * 4096 + 1], l1[16], l5[16], l15[16];
+	if (proto_escape(tr->h->name, hier, sizeof(hier)) < 0 ||
+	    proto_escape(n->c->path, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	const struct pcon_loadavg *la = &n->la;
+	return buf_printf(b,
+			  "container hier=%s path=%s id=%llu load1=%s load5=%s load15=%s "
+			  "avenrun=%lu,%lu,%lu samples=%llu running=%llu uninterruptible=%llu "
+			  "tasks=%llu sampled=%d\n",
+			  hier, path, (unsigned long long)n->id,
+			  pcon_loadavg_format(la->avenrun[0], l1, sizeof(l1)),
+			  pcon_loadavg_format(la->avenrun[1], l5, sizeof(l5)),
+			  pcon_loadavg_format(la->avenrun[2], l15, sizeof(l15)),
+			  la->avenrun[0], la->avenrun[1], la->avenrun[2],
+			  (unsigned long long)la->samples, (unsigned long long)n->sum.running,
+			  (unsigned long long)n->sum.uninterruptible,
+			  (unsigned long long)n->sum.total, n->sampled ? 1 : 0);
+}
+
+static void do_loadavg(struct pcond *d, struct conn *c, const struct proto_req *req)
+{
+	struct pcon_spec spec;
+	int r = pcon_spec_parse(d->p, req->spec, &spec);
+	if (r == -ENODEV)
+		return reply_err(c, "ENODEV", "no such hierarchy");
+	if (r < 0)
+		return reply_err(c, "EINVAL", "bad container name");
+	size_t lines = 0;
+	const char *code = NULL, *msg = NULL;
+	size_t mark = c->out.len;
+	for (size_t i = 0; i < spec.n && !code; i++) {
+		struct tree *tr = tracker_tree(&d->tr, spec.hiers[i]);
+		struct node *top = tr ? tree_find(tr, spec.path) : NULL;
+		if (!tr) {
+			code = "ENODEV";
+			msg = "hierarchy not watched by this pcond (see its --hierarchy)";
+		} else if (!top) {
+			code = "ENOENT";
+			msg = "no such container, or not tracked yet (pcond rescans every 5 s)";
+		}
+		for (struct node *n = top; n; n = req->recursive ? node_next(n, top) : NULL) {
+			if (put_container(&c->out, tr, n) < 0) {
+				code = "ENOBUFS";
+				msg = "reply too large";
+				break;
+			}
+			lines++;
+		}
+	}
+	pcon_spec_done(&spec);
+	if (code) {
+		c->out.len = mark; /* nothing but the error */
+		return reply_err(c, code, msg);
+	}
+	(void)buf_printf(&c->out, "ok %zu\n", lines);
+}
+
+static void do_status(struct pcond *d, struct conn *c)
+{
+	const struct tracker *t = &d->tr;
+	(void)buf_printf(&c->out,
+			 "status version=%s pid=%d hierarchies=%zu tracked=%zu limit=%zu "
+			 "untracked=%zu rounds=%llu backend=%s sample_cpu_us=%.0f "
+			 "sample_wall_us=%.0f read_errors=%llu clients=%zu subscriptions=%zu "
+			 "events=%d uptime_s=%llu\n",
+			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
+			 (unsigned long long)t->rounds, pcon_backend_to_string(t->used),
+			 t->last_cpu_s * 1e6, t->last_wall_s * 1e6,
+			 (unsigned long long)t->read_errors, d->n_conns, d->n_subs, d->ev ? 1 : 0,
+			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
+	(void)buf_printf(&c->out, "ok 1\n");
+}
+
+void api_request(struct pcond *d, struct conn *c, const char *line, size_t len)
+{
+	struct proto_req req;
+	const char *why;
+	int r = proto_parse(line, len, &req, &why);
+	if (r < 0)
+		return reply_err(c, r == -ENOENT ? "ENOSYS" : r == -ENAMETOOLONG ? "ENAMETOOLONG" : "EINVAL", why);
+	if (req.privileged && c->uid != 0)
+		return reply_err(c, "EPERM", "only root may change pcond");
+	switch (req.cmd) {
+	case PROTO_PING:
+		(void)buf_printf(&c->out, "ok pcond %s\n", PCOND_VERSION);
+		break;
+	case PROTO_STATUS:
+		do_status(d, c);
+		break;
+	case PROTO_LOADAVG:
+		do_loadavg(d, c, &req);
+		break;
+	case PROTO_RESCAN:
+		tracker_sample(&d->tr, 0);
+		(void)buf_printf(&c->out, "ok %zu\n", d->tr.tracked);
+		break;
+	case PROTO_SUBSCRIBE:
+		subs_request(d, c, req.spec, req.recursive);
+		break;
+	case PROTO_LIMIT:
+		d->tr.cap = req.number > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)req.number;
+		(void)buf_printf(&c->out, "ok %zu\n", d->tr.cap);
+		break;
+	default:
+		reply_err(c, "ENOSYS", "unknown command");
+		break;
+	}
+}

@@ -1,0 +1,291 @@
+/*
+ * pcond's client connections (Unix-socket API and HTTP): non-blocking, one
+ * bounded input buffer and one output buffer each, so a slow, silent or
+ * malicious client can never stall the loop or the other clients.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pcond.h"
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+	if (b->len + more <= b->cap)
+		return 0;
+	if (b->len + more > CONN_OUT_MAX)
+		return -ENOBUFS;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int buf_put(struct buf *b, const char *s, size_t n)
+{
+	int r = buf_reserve(b, n);
+	if (r < 0)
+		return r;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	int r = buf_reserve(b, (size_t)n + 1);
+	if (r < 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->p);
+	*b = (struct buf){ 0 };
+}
+
+static void conn_watch(struct pcond *d, struct conn *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+	ev.events = (c->reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->out.len > c->out.off ? EPOLLOUT : 0);
+	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+int conn_accept(struct pcond *d, struct listener *l)
+{
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -errno;
+		if (d->n_conns >= d->max_conns) {
+			static const char busy[] = "err EBUSY too many clients\n";
+			if (l->kind == EV_API_LISTEN)
+				(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = l->kind == EV_API_LISTEN ? EV_API_CONN : EV_HTTP_CONN;
+		c->fd = fd;
+		c->uid = (uid_t)-1;
+		c->reading = true;
+		c->last_ns = now_ns();
+		if (c->kind == EV_API_CONN) {
+			struct ucred cr;
+			socklen_t n = sizeof(cr);
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0) {
+				c->uid = cr.uid;
+				c->pid = cr.pid;
+			}
+		}
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = d->conns;
+		if (d->conns)
+			d->conns->prev = c;
+		d->conns = c;
+		d->n_conns++;
+	}
+}
+
+/* Closed now, freed by conn_reap: later events of the same epoll batch may
+ * still point at c (a sweep or a failed event write closes others). */
+void conn_close(struct pcond *d, struct conn *c)
+{
+	if (c->dead)
+		return;
+	subs_drop(d, c);
+	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->n_conns--;
+	buf_free(&c->out);
+	c->dead = true;
+	c->prev = NULL;
+	c->next = d->graveyard;
+	d->graveyard = c;
+}
+
+void conn_reap(struct pcond *d)
+{
+	while (d->graveyard) {
+		struct conn *c = d->graveyard;
+		d->graveyard = c->next;
+		free(c);
+	}
+}
+
+/* Send what can be sent now. -1 if the connection is to be closed. */
+static int flush_out(struct conn *c)
+{
+	while (c->out.off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->out.off += (size_t)n;
+	}
+	c->out.len = c->out.off = 0;
+	return c->closing ? -1 : 0;
+}
+
+/* Handle every complete request in c->in (API: lines; HTTP: one head). */
+static void process_input(struct pcond *d, struct conn *c)
+{
+	size_t used_total = 0;
+	if (c->stream) {
+		c->in_len = 0; /* a subscriber's input means nothing */
+		return;
+	}
+	while (!c->closing && c->out.len - c->out.off < 65536) {
+		const char *p = c->in + used_total;
+		size_t avail = c->in_len - used_total;
+		if (c->kind == EV_HTTP_CONN) {
+			const char *end = memmem(p, avail, "\r\n\r\n", 4);
+			if (!end)
+				end = memmem(p, avail, "\n\n", 2);
+			if (!end) {
+				if (c->in_len == sizeof(c->in)) {
+					http_request(d, c, NULL, 0); /* too long: 431 */
+					c->closing = true;
+				}
+				break;
+			}
+			http_request(d, c, p, (size_t)(end - p));
+			c->closing = true; /* HTTP/1.0: one request per connection */
+			break;
+		}
+		size_t len, used;
+		int r = proto_line(p, avail, &len, &used);
+		if (r == 0 && avail == sizeof(c->in) - used_total && used_total == 0)
+			r = -E2BIG;
+		if (r == -E2BIG) {
+			(void)buf_printf(&c->out, "err E2BIG request longer than %d bytes\n",
+					 PROTO_LINE_MAX - 1);
+			c->closing = true;
+			break;
+		}
+		if (r == 0)
+			break;
+		api_request(d, c, p, len);
+		used_total += used;
+		if (c->stream) {
+			used_total = c->in_len; /* the rest is ignored */
+			break;
+		}
+	}
+	memmove(c->in, c->in + used_total, c->in_len - used_total);
+	c->in_len -= used_total;
+}
+
+int conn_flush(struct pcond *d, struct conn *c)
+{
+	if (flush_out(c) < 0 || (c->closing && c->out.len == 0)) {
+		conn_close(d, c);
+		return -1;
+	}
+	if (c->stream) {
+		subs_catch_up(c);
+		if (flush_out(c) < 0) {
+			conn_close(d, c);
+			return -1;
+		}
+	}
+	/* Read more only while the reply backlog is small: a client that does
+	 * not read its answers cannot make pcond buffer without bound. A
+	 * subscriber is read (to see it leave) until it shuts its side. */
+	c->reading = !c->closing && (c->stream ? c->reading : c->out.len - c->out.off < 65536);
+	conn_watch(d, c);
+	return 0;
+}
+
+void conn_event(struct pcond *d, struct conn *c, uint32_t events)
+{
+	if (!c->stream)
+		c->last_ns = now_ns();
+	if (c->stream && (events & (EPOLLHUP | EPOLLERR))) {
+		conn_close(d, c); /* the subscriber left */
+		return;
+	}
+	if (events & EPOLLIN) {
+		while (c->in_len < sizeof(c->in)) {
+			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n <= 0) {
+				/* EOF: answer what was complete, then close. A partial
+				 * last request gets no answer. */
+				c->closing = true;
+				c->reading = false;
+				break;
+			}
+			c->in_len += (size_t)n;
+		}
+		bool eof = c->closing;
+		c->closing = false;
+		process_input(d, c);
+		/* A subscriber that shut its writing side still gets events. */
+		c->closing |= eof && !c->stream;
+	} else if (events & (EPOLLHUP | EPOLLERR)) {
+		conn_close(d, c);
+		return;
+	}
+	bool was_stream = c->stream;
+	if (conn_flush(d, c) < 0)
+		return;
+	if (!was_stream && c->reading && c->in_len > 0) {
+		process_input(d, c);
+		conn_watch(d, c);
+	}
+}
+
+void conn_sweep(struct pcond *d)
+{
+	uint64_t now = now_ns();
+	for (struct conn *c = d->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->stream && now - c->last_ns > (uint64_t)CONN_IDLE_SEC * 1000000000ULL)
+			conn_close(d, c);
+	}
+}

@@ -1,0 +1,390 @@
+/*
+ * pcond: per-container load averages and task states, served on a Unix
+ * socket and as Prometheus metrics; fans process events out to subscribers.
+ * One thread around one epoll loop: a timerfd for the 5 s samples, a
+ * signalfd, the API socket and its clients, the HTTP listener and its
+ * clients, and the events handle while anyone subscribes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pcond.h"
+
+#define MAX_TOKENS 64
+
+struct opts {
+	const char *socket, *metrics;
+	char *tokens[MAX_TOKENS + 1];
+	size_t n_tokens;
+	enum pcon_backend backend;
+	size_t cap, max_clients;
+};
+
+static void help(void)
+{
+	printf("Usage: pcond [OPTIONS]\n\n"
+	       "Sample the task states of every container every 5 s, keep kernel-exact\n"
+	       "load averages per container, and serve them on a Unix socket (pcon loadavg)\n"
+	       "and as OpenMetrics for Prometheus; fan the kernel's process events out to\n"
+	       "subscribers (pcon events).\n\n"
+	       "  -s, --socket=PATH          API socket (default $PCON_SOCKET or %s)\n"
+	       "  -m, --metrics=[ADDR:]PORT  serve /metrics over HTTP (ADDR defaults to\n"
+	       "                             127.0.0.1; [::1]:PORT for IPv6)\n"
+	       "  -H, --hierarchy=LIST       watch only these hierarchies (cpu,memory,unified;\n"
+	       "                             repeatable; default: all)\n"
+	       "  -b, --backend=NAME         task-state backend: auto, proc, bpf, kernel\n"
+	       "  -n, --max-containers=N     track at most N containers (default 10000)\n"
+	       "      --max-clients=N        serve at most N connections at once (default 256)\n"
+	       "  -h, --help                 show this help\n"
+	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("pcond: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+static int parse_size(const char *s, size_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v == 0 || v > 100000000ULL || s[0] == '-')
+		return -EINVAL;
+	*ret = (size_t)v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "hierarchy", required_argument, NULL, 'H' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "max-containers", required_argument, NULL, 'n' },
+		{ "max-clients", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:m:H:b:n:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'm': o->metrics = optarg; break;
+		case 'H':
+			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save)) {
+				if (o->n_tokens == MAX_TOKENS)
+					return fail("--hierarchy: too many hierarchies");
+				o->tokens[o->n_tokens++] = t;
+			}
+			break;
+		case 'b':
+			o->backend = pcon_backend_from_string(optarg);
+			if ((int)o->backend < 0)
+				return fail("--backend: %s: not one of auto, proc, bpf, kernel", optarg);
+			break;
+		case 'n':
+			if (parse_size(optarg, &o->cap) < 0)
+				return fail("--max-containers: %s: not a positive number", optarg);
+			break;
+		case 'C':
+			if (parse_size(optarg, &o->max_clients) < 0)
+				return fail("--max-clients: %s: not a positive number", optarg);
+			break;
+		case 'h': help(); exit(0);
+		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
+		case ':': return fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
+		default: return fail("%s: unknown option (try 'pcond --help')", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail("%s: unexpected argument (try 'pcond --help')", argv[optind]);
+	return 0;
+}
+
+/* Room for one fd per tracked container: raise the soft limit to the hard one. */
+static size_t raise_nofile(size_t reserve)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024 - reserve;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > reserve + 16 ? (size_t)rl.rlim_cur - reserve : 16;
+}
+
+static int epoll_add(struct pcond *d, struct listener *l)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Who holds the socket: the pid at its other end, or 0. */
+static pid_t socket_owner(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid = 0;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		struct ucred cr;
+		socklen_t n = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0)
+			pid = cr.pid;
+	}
+	if (fd >= 0)
+		close(fd);
+	return pid;
+}
+
+/* The API socket, guarded by an flock on PATH.lock: one pcond per socket. */
+static int open_api(struct pcond *d, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return fail("%s: socket path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0755); /* /run/pcon on first start */
+	}
+	free(dir);
+	if (asprintf(&d->lock_path, "%s.lock", path) < 0)
+		return fail("out of memory");
+	int lk = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lk < 0)
+		return fail("%s: %s", d->lock_path, strerror(errno));
+	if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
+		pid_t pid = socket_owner(path);
+		close(lk);
+		free(d->lock_path);
+		d->lock_path = NULL;
+		if (pid > 0)
+			return fail("%s: another pcond (pid %d) is already serving this socket", path, (int)pid);
+		return fail("%s: another pcond is already serving this socket", path);
+	}
+	/* lk stays open (and locked) until exit. */
+	(void)unlink(path); /* a stale socket of a pcond that died */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	d->api.kind = EV_API_LISTEN;
+	d->api.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->api.fd < 0 || bind(d->api.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail("%s: cannot create the socket: %s", path, strerror(errno));
+	/* Any local user may read: access control is per request (SO_PEERCRED). */
+	(void)chmod(path, 0666);
+	if (listen(d->api.fd, SOMAXCONN) < 0 || epoll_add(d, &d->api) < 0)
+		return fail("%s: %s", path, strerror(errno));
+	d->socket_path = path;
+	return 0;
+}
+
+/* "[ADDR:]PORT", "[v6addr]:PORT"; ADDR defaults to loopback. */
+static int open_http(struct pcond *d, const char *spec)
+{
+	char host[256] = "127.0.0.1", port[32];
+	const char *colon = strrchr(spec, ':');
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host))
+			return fail("--metrics: %s: expected [ADDR]:PORT", spec);
+		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else if (colon && colon != spec) {
+		if ((size_t)(colon - spec) >= sizeof(host))
+			return fail("--metrics: %s: address too long", spec);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	}
+	snprintf(port, sizeof(port), "%s", colon ? colon + 1 : spec);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	int r = getaddrinfo(host, port, &hints, &ai);
+	if (r != 0)
+		return fail("--metrics: %s: %s", spec, gai_strerror(r));
+	d->http.kind = EV_HTTP_LISTEN;
+	d->http.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (d->http.fd >= 0)
+		(void)setsockopt(d->http.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (d->http.fd < 0 || bind(d->http.fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(d->http.fd, 64) < 0 || epoll_add(d, &d->http) < 0) {
+		r = errno;
+		freeaddrinfo(ai);
+		return fail("--metrics: %s: cannot listen: %s", spec, strerror(r));
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int open_loop(struct pcond *d)
+{
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return fail("epoll: %s", strerror(errno));
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal.kind = EV_SIGNAL;
+	d->signal.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timer.kind = EV_TIMER;
+	d->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->signal.fd < 0 || d->timer.fd < 0)
+		return fail("signalfd/timerfd: %s", strerror(errno));
+	/* Samples on a fixed 5 s grid from the start; a late wake-up is
+	 * caught up by pcon_loadavg_due, not by drifting the grid. */
+	d->started_ns = now_ns();
+	d->next_ns = d->started_ns + PCON_LOAD_FREQ_NS;
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = PCON_LOAD_FREQ_SEC },
+		.it_value = { .tv_sec = (time_t)(d->next_ns / 1000000000ULL),
+			      .tv_nsec = (long)(d->next_ns % 1000000000ULL) },
+	};
+	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
+	    epoll_add(d, &d->signal) < 0 || epoll_add(d, &d->timer) < 0)
+		return fail("timer: %s", strerror(errno));
+	return 0;
+}
+
+static void on_timer(struct pcond *d)
+{
+	uint64_t exp;
+	while (read(d->timer.fd, &exp, sizeof(exp)) > 0)
+		;
+	unsigned int n = pcon_loadavg_due(&d->next_ns, now_ns());
+	if (n > 0)
+		tracker_sample(&d->tr, n);
+	conn_sweep(d);
+}
+
+static void on_signal(struct pcond *d)
+{
+	struct signalfd_siginfo si;
+	while (read(d->signal.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			tracker_sample(&d->tr, 0);
+		else
+			d->quit = true;
+	}
+}
+
+static void run(struct pcond *d)
+{
+	struct epoll_event evs[64];
+	while (!d->quit) {
+		int n = epoll_wait(d->epfd, evs, 64, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			enum ev_kind *k = evs[i].data.ptr;
+			switch (*k) {
+			case EV_TIMER: on_timer(d); break;
+			case EV_SIGNAL: on_signal(d); break;
+			case EV_API_LISTEN:
+			case EV_HTTP_LISTEN: (void)conn_accept(d, (struct listener *)k); break;
+			case EV_EVENTS:
+				if (d->ev)
+					subs_dispatch(d);
+				break;
+			default:
+				if (!((struct conn *)k)->dead)
+					conn_event(d, (struct conn *)k, evs[i].events);
+				break;
+			}
+		}
+		conn_reap(d);
+	}
+}
+
+/* Remove our socket file, but not one another pcond bound since. */
+static void close_api(struct pcond *d)
+{
+	if (!d->socket_path)
+		return;
+	struct stat a, b;
+	if (fstat(d->api.fd, &a) == 0 && stat(d->socket_path, &b) == 0 && S_ISSOCK(b.st_mode))
+		(void)unlink(d->socket_path);
+	if (d->lock_path)
+		(void)unlink(d->lock_path);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("PCON_SOCKET");
+	struct opts o = { .socket = env && *env ? env : PCOND_SOCKET_DEFAULT, .cap = 10000,
+			  .max_clients = 256 };
+	if (parse_opts(argc, argv, &o) != 0)
+		return 2;
+	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .max_conns = o.max_clients };
+	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
+	if (r < 0)
+		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
+	size_t fds = raise_nofile(o.max_clients + 64);
+	if (o.cap > fds) {
+		fprintf(stderr, "pcond: --max-containers lowered from %zu to %zu (open-file limit)\n",
+			o.cap, fds);
+		o.cap = fds;
+	}
+	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
+	if (r == -ENODEV)
+		return fail("--hierarchy: no such hierarchy mounted here (see 'pcon hierarchies')");
+	if (r < 0)
+		return fail("cannot open the hierarchies: %s", strerror(-r));
+	int rc = open_loop(&d);
+	if (rc == 0)
+		rc = open_api(&d, o.socket);
+	if (rc == 0 && o.metrics)
+		rc = open_http(&d, o.metrics);
+	if (rc == 0) {
+		tracker_sample(&d.tr, 0);
+		fprintf(stderr, "pcond: watching %zu hierarchies, %zu containers (backend %s); "
+				"socket %s%s%s\n", d.tr.n_trees, d.tr.tracked,
+			pcon_backend_to_string(d.tr.used), o.socket,
+			o.metrics ? ", metrics on " : "", o.metrics ? o.metrics : "");
+		run(&d);
+	}
+	while (d.conns)
+		conn_close(&d, d.conns);
+	conn_reap(&d);
+	close_api(&d);
+	free(d.lock_path);
+	tracker_done(&d.tr);
+	pcon_close(d.p);
+	return rc;
+}

@@ -1,0 +1,219 @@
+/*
+ * pcond's /metrics endpoint: a minimal HTTP/1.0 responder (GET and HEAD of
+ * /metrics, one request per connection) serving the OpenMetrics text format.
+ * Every per-container value covers the container and its descendants, as the
+ * kernel's own memory.current, pids.current and cpuacct.usage do.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcond.h"
+
+/* A label value with \\, \" and \n escaped. */
+static int put_label(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		int r = *s == '\\' ? buf_put(b, "\\\\", 2)
+			: *s == '"' ? buf_put(b, "\\\"", 2)
+			: *s == '\n' ? buf_put(b, "\\n", 2)
+			: buf_put(b, s, 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int put_labels(struct buf *b, const struct tree *tr, const struct node *n)
+{
+	int r = buf_put(b, "{hierarchy=\"", 12);
+	if (r == 0)
+		r = put_label(b, tr->h->name);
+	if (r == 0)
+		r = buf_put(b, "\",container=\"", 13);
+	if (r == 0)
+		r = put_label(b, n->c->path);
+	return r == 0 ? buf_put(b, "\"}", 2) : r;
+}
+
+enum value_kind { V_LOAD1, V_LOAD5, V_LOAD15, V_CPU, V_MEM, V_TASKS };
+
+/* One family's value for n; 0 and *v, or <0 when it has none. */
+static int value_of(const struct node *n, enum value_kind k, double *v)
+{
+	static const char *const knobs[] = { [V_CPU] = "cpuacct.usage", [V_MEM] = "memory.current",
+					     [V_TASKS] = "numtasks.current" };
+	if (k <= V_LOAD15) {
+		if (!n->sampled && n->la.samples == 0 && n->parent)
+			return -EAGAIN;
+		*v = (double)n->la.avenrun[k - V_LOAD1] / (double)PCON_FIXED_1;
+		return 0;
+	}
+	char *s = NULL;
+	if (pcon_knob_get(n->c, knobs[k], &s) < 0)
+		return -ENXIO;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	int r = errno || end == s || *end ? -EINVAL : 0;
+	free(s);
+	if (r < 0)
+		return r;
+	*v = k == V_CPU ? (double)x / 1e9 : (double)x;
+	return 0;
+}
+
+static const struct family {
+	const char *name, *type, *help;
+	enum value_kind kind;
+	const char *suffix; /* counters' samples end in _total */
+} families[] = {
+	{ "pcon_load1", "gauge", "Load average over 1 minute (running + uninterruptible threads of the container and its descendants), as /proc/loadavg computes it.", V_LOAD1, "" },
+	{ "pcon_load5", "gauge", "Load average over 5 minutes.", V_LOAD5, "" },
+	{ "pcon_load15", "gauge", "Load average over 15 minutes.", V_LOAD15, "" },
+	{ "pcon_cpu_usage_seconds", "counter", "CPU time used by the container's tasks.", V_CPU, "_total" },
+	{ "pcon_memory_current_bytes", "gauge", "Memory used by the container.", V_MEM, "" },
+	{ "pcon_tasks_current", "gauge", "Tasks in the container (the pids controller's count).", V_TASKS, "" },
+};
+
+static int render_family(struct pcond *d, struct buf *b, const struct family *f)
+{
+	int r = buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
+		struct tree *tr = &d->tr.trees[i];
+		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
+			double v;
+			if (value_of(n, f->kind, &v) < 0)
+				continue;
+			r = buf_printf(b, "%s%s", f->name, f->suffix);
+			if (r == 0)
+				r = put_labels(b, tr, n);
+			if (r == 0)
+				r = buf_printf(b, " %.17g\n", v);
+		}
+	}
+	return r;
+}
+
+static const char *const state_names[] = { "running", "sleeping", "uninterruptible", "io_wait",
+					   "stopped", "idle", "other" };
+
+static int state_value(const struct pcon_taskstats *s, size_t i, uint64_t *v)
+{
+	const uint64_t vals[] = { s->running, s->sleeping, s->uninterruptible, s->io_wait,
+				  s->stopped, s->idle, s->other };
+	if ((i == 3 && (s->unknown & PCON_TASKSTATS_IO_WAIT)) ||
+	    (i == 5 && (s->unknown & PCON_TASKSTATS_IDLE)))
+		return -ENODATA;
+	*v = vals[i];
+	return 0;
+}
+
+static int render_states(struct pcond *d, struct buf *b)
+{
+	int r = buf_printf(b, "# HELP pcon_threads Threads of the container and its descendants by "
+			      "state at the last sample (io_wait is a subset of uninterruptible).\n"
+			      "# TYPE pcon_threads gauge\n");
+	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
+		struct tree *tr = &d->tr.trees[i];
+		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
+			if (!n->sampled)
+				continue;
+			for (size_t s = 0; r == 0 && s < sizeof(state_names) / sizeof(state_names[0]); s++) {
+				uint64_t v;
+				if (state_value(&n->sum, s, &v) < 0)
+					continue;
+				r = buf_put(b, "pcon_threads", 12);
+				if (r == 0)
+					r = put_labels(b, tr, n);
+				if (r == 0) {
+					b->len--; /* reopen the label set */
+					r = buf_printf(b, ",state=\"%s\"} %llu\n", state_names[s],
+						       (unsigned long long)v);
+				}
+			}
+		}
+	}
+	return r;
+}
+
+static int render_daemon(struct pcond *d, struct buf *b)
+{
+	const struct tracker *t = &d->tr;
+	return buf_printf(b,
+			  "# HELP pcond_containers Containers tracked.\n# TYPE pcond_containers gauge\n"
+			  "pcond_containers %zu\n"
+			  "# HELP pcond_containers_untracked Containers over the tracking limit at the last sample.\n"
+			  "# TYPE pcond_containers_untracked gauge\npcond_containers_untracked %zu\n"
+			  "# HELP pcond_samples Load samples taken.\n# TYPE pcond_samples counter\n"
+			  "pcond_samples_total %llu\n"
+			  "# HELP pcond_sample_cpu_seconds CPU time of the last sample.\n"
+			  "# TYPE pcond_sample_cpu_seconds gauge\npcond_sample_cpu_seconds %.6f\n",
+			  t->tracked, t->untracked, (unsigned long long)t->rounds, t->last_cpu_s);
+}
+
+int metrics_render(struct pcond *d, struct buf *b)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(families) / sizeof(families[0]); i++)
+		r = render_family(d, b, &families[i]);
+	if (r == 0)
+		r = render_states(d, b);
+	if (r == 0)
+		r = render_daemon(d, b);
+	return r == 0 ? buf_printf(b, "# EOF\n") : r;
+}
+
+static void http_reply(struct conn *c, const char *status, const char *type, const char *body,
+		       size_t len, bool head)
+{
+	(void)buf_printf(&c->out, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+				  "Connection: close\r\n\r\n", status, type, len);
+	if (!head)
+		(void)buf_put(&c->out, body, len);
+}
+
+void http_request(struct pcond *d, struct conn *c, const char *head, size_t len)
+{
+	static const char text[] = "text/plain; charset=utf-8";
+	if (!head) {
+		static const char msg[] = "request header too large\n";
+		return http_reply(c, "431 Request Header Fields Too Large", text, msg, sizeof(msg) - 1, false);
+	}
+	const char *eol = memchr(head, '\n', len);
+	size_t n = eol ? (size_t)(eol - head) : len;
+	char line[512];
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, head, n);
+	line[n] = '\0';
+	char method[16], target[400];
+	if (sscanf(line, "%15s %399s", method, target) != 2) {
+		static const char msg[] = "bad request\n";
+		return http_reply(c, "400 Bad Request", text, msg, sizeof(msg) - 1, false);
+	}
+	bool is_head = strcmp(method, "HEAD") == 0;
+	if (strcmp(method, "GET") != 0 && !is_head) {
+		static const char msg[] = "only GET and HEAD\n";
+		return http_reply(c, "405 Method Not Allowed", text, msg, sizeof(msg) - 1, false);
+	}
+	target[strcspn(target, "?")] = '\0';
+	if (strcmp(target, "/") == 0) {
+		static const char msg[] = "pcond: per-container load averages and task states at /metrics\n";
+		return http_reply(c, "200 OK", text, msg, sizeof(msg) - 1, is_head);
+	}
+	if (strcmp(target, "/metrics") != 0) {
+		static const char msg[] = "not found; try /metrics\n";
+		return http_reply(c, "404 Not Found", text, msg, sizeof(msg) - 1, false);
+	}
+	struct buf body = { 0 };
+	if (metrics_render(d, &body) < 0) {
+		static const char msg[] = "metrics too large\n";
+		buf_free(&body);
+		return http_reply(c, "500 Internal Server Error", text, msg, sizeof(msg) - 1, false);
+	}
+	http_reply(c, "200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8",
+		   body.p, body.len, is_head);
+	buf_free(&body);
+}

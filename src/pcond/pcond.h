@@ -1,0 +1,176 @@
+/* pcond: the daemon's shared types. One thread, one epoll loop. */
+#ifndef PCOND_H
+#define PCOND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pcon/events.h"
+#include "pcon/loadavg.h"
+#include "pcon/pcon.h"
+#include "pcon/taskstate.h"
+#include "proto.h"
+
+#define PCOND_VERSION "0.1.0"
+#define PCOND_SOCKET_DEFAULT "/run/pcon/pcond.sock"
+#define PCOND_METRICS_PORT "9742"
+
+/* ---- growable output buffers ---- */
+
+struct buf {
+	char *p;
+	size_t len, off, cap; /* bytes held, bytes already sent, allocated */
+};
+
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_put(struct buf *b, const char *s, size_t n);
+void buf_free(struct buf *b);
+
+/* ---- the container trees ---- */
+
+struct node {
+	struct node *parent, *kids, *next; /* kids sorted by name */
+	char *name;                        /* last path component; "" for a root */
+	struct pcon_container *c;
+	uint64_t id;                       /* inode = v2 cgroup id */
+	struct pcon_loadavg la;
+	struct pcon_taskstats own, sum;    /* last sample: own threads, whole subtree */
+	struct pcon_taskstats extra;       /* children over the cap, read recursively */
+	bool sampled;                      /* own/sum hold a sample */
+	bool fresh;                        /* not sampled yet */
+};
+
+struct tree {
+	const struct pcon_hier *h;
+	struct node *root;
+	char *self_path; /* container of pcond's own thread here, or NULL */
+};
+
+struct tracker {
+	struct pcon *p;
+	enum pcon_backend backend;
+	enum pcon_backend used;  /* what answered the last read */
+	struct tree *trees;
+	size_t n_trees;
+	size_t tracked, cap;
+	size_t untracked;        /* containers over the cap at the last scan */
+	bool cap_logged;
+	uint64_t rounds;         /* samples taken */
+	uint64_t read_errors;
+	double last_cpu_s;       /* CPU time of the last round */
+	double last_wall_s;
+};
+
+/* Watch the hierarchies named in tokens (NULL-terminated; NULL: every
+ * one). Errors as pcon_hier_find. */
+int tracker_init(struct tracker *t, struct pcon *p, char *const *tokens,
+		 enum pcon_backend backend, size_t cap);
+void tracker_done(struct tracker *t);
+/* Rescan every tree and read every container's counts; apply n load
+ * samples (0: refresh only). */
+void tracker_sample(struct tracker *t, unsigned int n);
+/* The tree of hierarchy h, or NULL if not watched. */
+struct tree *tracker_tree(struct tracker *t, const struct pcon_hier *h);
+/* The node at path in tree, or NULL if not tracked. */
+struct node *tree_find(struct tree *tr, const char *path);
+/* Pre-order successor of n within the subtree of top, or NULL. */
+struct node *node_next(struct node *n, const struct node *top);
+
+/* ---- the loop and its connections ---- */
+
+enum ev_kind {
+	EV_TIMER,
+	EV_SIGNAL,
+	EV_API_LISTEN,
+	EV_API_CONN,
+	EV_HTTP_LISTEN,
+	EV_HTTP_CONN,
+	EV_EVENTS,
+};
+
+#define CONN_IN_MAX 8192 /* >= PROTO_LINE_MAX; an HTTP request head */
+#define CONN_OUT_MAX (64u << 20)
+#define CONN_IDLE_SEC 60
+#define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
+
+struct conn {
+	enum ev_kind kind;   /* first: what epoll's data.ptr points at */
+	int fd;
+	uid_t uid;           /* SO_PEERCRED (Unix socket) */
+	pid_t pid;
+	char in[CONN_IN_MAX];
+	size_t in_len;
+	struct buf out;
+	bool closing;        /* close once out is sent */
+	bool reading;        /* EPOLLIN wanted */
+	uint64_t last_ns;    /* last activity (monotonic) */
+	bool dead;           /* closed: freed after this round of the loop */
+	bool stream;         /* subscribed: out carries event lines, input is ignored */
+	size_t n_subs;       /* its subscriptions not yet gone */
+	uint64_t dropped;    /* its events not queued since its last lost line */
+	uint64_t kernel_lost; /* the kernel's lost counts it could not be told yet */
+	struct conn *prev, *next;
+};
+
+/* A subscription of the events handle, and the connection it feeds. */
+struct sub {
+	int id;
+	struct conn *c;
+};
+
+struct listener {
+	enum ev_kind kind;
+	int fd;
+};
+
+struct pcond {
+	struct pcon *p;
+	struct tracker tr;
+	int epfd;
+	struct listener timer, signal, api, http;
+	struct conn *conns;
+	struct conn *graveyard;    /* closed this round: an event may still name them */
+	size_t n_conns, max_conns;
+	struct pcon_events *ev;    /* while anyone subscribes */
+	struct listener events;    /* its fd in the loop */
+	struct sub *subs;
+	size_t n_subs;
+	int64_t mono_to_real_ns;   /* event stamps to the epoch */
+	uint64_t next_ns;          /* monotonic due time of the next sample */
+	uint64_t started_ns;
+	const char *socket_path;
+	char *lock_path;
+	bool quit;
+	bool verbose;
+};
+
+uint64_t now_ns(void);
+
+/* conn.c */
+int conn_accept(struct pcond *d, struct listener *l);
+void conn_event(struct pcond *d, struct conn *c, uint32_t events);
+void conn_close(struct pcond *d, struct conn *c);
+void conn_reap(struct pcond *d); /* free the connections closed this round */
+void conn_sweep(struct pcond *d); /* close idle connections */
+/* Send what can be sent, then re-arm epoll; closes c (returns -1) when it
+ * is done or broken. */
+int conn_flush(struct pcond *d, struct conn *c);
+
+/* subs.c: event subscriptions */
+void subs_request(struct pcond *d, struct conn *c, const char *spec, bool recursive);
+void subs_dispatch(struct pcond *d);
+/* End every subscription of c (it is closing). */
+void subs_drop(struct pcond *d, struct conn *c);
+/* c's backlog drained: tell it what it missed. */
+void subs_catch_up(struct conn *c);
+
+/* api.c: one request line of a Unix-socket client; appends the reply. */
+void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);
+/* metrics.c: a complete HTTP request head; appends the whole reply. */
+void http_request(struct pcond *d, struct conn *c, const char *head, size_t len);
+/* The OpenMetrics exposition of everything tracked. */
+int metrics_render(struct pcond *d, struct buf *b);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * pcond's event subscriptions: one events handle for every subscriber,
+ * created at the first subscription and freed when the last one leaves.
+ * Each event becomes one "event k=v ..." line on the connections that
+ * subscribed to its container. A subscriber that does not read never holds
+ * pcond up: its backlog is bounded (CONN_STREAM_MAX), events beyond it are
+ * counted, not queued, and told as one "event type=lost" line once it
+ * drains.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "pcond.h"
+
+#define ESC_MAX (3 * 4096 + 1)
+
+static int64_t mono_to_real(void)
+{
+	struct timespec r, m;
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+}
+
+/* Does /proc hide other users' processes (hidepid)? Then the events, which
+ * name every task, are not for unprivileged users either. */
+static bool proc_hides_pids(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	bool hides = false;
+	while (f && !hides && fgets(line, sizeof(line), f)) {
+		char mnt[256];
+		const char *dash = strstr(line, " - proc ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 || strcmp(mnt, "/proc") != 0)
+			continue;
+		const char *h = strstr(dash, "hidepid=");
+		hides = h && strncmp(h + 8, "0", 1) != 0 && strncmp(h + 8, "off", 3) != 0;
+	}
+	if (f)
+		fclose(f);
+	return hides;
+}
+
+static struct sub *sub_find(struct pcond *d, int id)
+{
+	for (size_t i = 0; i < d->n_subs; i++)
+		if (d->subs[i].id == id)
+			return &d->subs[i];
+	return NULL;
+}
+
+static void sub_remove(struct pcond *d, struct sub *s)
+{
+	(void)pcon_events_unsubscribe(d->ev, s->id);
+	s->c->n_subs--;
+	*s = d->subs[--d->n_subs];
+}
+
+/* Free the events handle once nobody subscribes. */
+static void events_release(struct pcond *d)
+{
+	if (!d->ev || d->n_subs > 0)
+		return;
+	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->events.fd, NULL);
+	pcon_events_free(d->ev);
+	d->ev = NULL;
+	free(d->subs);
+	d->subs = NULL;
+}
+
+static int events_acquire(struct pcond *d)
+{
+	if (d->ev)
+		return 0;
+	int r = pcon_events_new(d->p, 0, &d->ev);
+	if (r < 0)
+		return r;
+	d->events.kind = EV_EVENTS;
+	d->events.fd = pcon_events_fd(d->ev);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->events };
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->events.fd, &ev) < 0) {
+		r = -errno;
+		pcon_events_free(d->ev);
+		d->ev = NULL;
+		return r;
+	}
+	d->mono_to_real_ns = mono_to_real();
+	return 0;
+}
+
+static void reply_err(struct conn *c, const char *code, const char *msg)
+{
+	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
+}
+
+/* Subscribe c to every hierarchy of spec; all or nothing. */
+static int subscribe_all(struct pcond *d, struct conn *c, const struct pcon_spec *spec,
+			 unsigned flags, const char **ret_code)
+{
+	size_t first = d->n_subs;
+	int r = 0;
+	struct sub *v = realloc(d->subs, (d->n_subs + spec->n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->subs = v;
+	for (size_t i = 0; i < spec->n && r >= 0; i++) {
+		struct pcon_container *ct;
+		r = pcon_container_open(spec->hiers[i], spec->path, &ct);
+		if (r < 0)
+			break;
+		r = pcon_events_subscribe(d->ev, ct, flags);
+		pcon_container_free(ct);
+		if (r >= 0) {
+			d->subs[d->n_subs++] = (struct sub){ .id = r, .c = c };
+			c->n_subs++;
+		}
+	}
+	if (r < 0) {
+		*ret_code = r == -ENOENT ? "ENOENT" : r == -EACCES || r == -EPERM ? "EPERM" : "EIO";
+		while (d->n_subs > first)
+			sub_remove(d, &d->subs[d->n_subs - 1]);
+	}
+	return r < 0 ? r : 0;
+}
+
+void subs_request(struct pcond *d, struct conn *c, const char *name, bool recursive)
+{
+	if (c->uid != 0 && proc_hides_pids())
+		return reply_err(c, "EPERM", "/proc hides other users' tasks here (hidepid): "
+					     "only root may subscribe");
+	struct pcon_spec spec;
+	int r = pcon_spec_parse(d->p, name, &spec);
+	if (r == -ENODEV)
+		return reply_err(c, "ENODEV", "no such hierarchy");
+	if (r < 0)
+		return reply_err(c, "EINVAL", "bad container name");
+	const char *code = "EIO";
+	r = events_acquire(d);
+	if (r < 0) {
+		pcon_spec_done(&spec);
+		code = r == -EPERM || r == -EACCES ? "EPERM" : "EIO";
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot listen to the kernel's process events: %s",
+			 strerror(-r));
+		return reply_err(c, code, msg);
+	}
+	r = subscribe_all(d, c, &spec, recursive ? PCON_EVENTS_RECURSIVE : 0, &code);
+	size_t n = spec.n;
+	pcon_spec_done(&spec);
+	if (r < 0) {
+		events_release(d);
+		if (r == -ENOENT)
+			return reply_err(c, code, "no such container");
+		return reply_err(c, code, strerror(-r));
+	}
+	c->stream = true;
+	(void)buf_printf(&c->out, "ok %zu moves=%d\n", n, pcon_events_tracks_moves(d->ev));
+}
+
+/* ---- one event as a line ------------------------------------------------ */
+
+static int put_common(struct pcond *d, struct buf *b, const struct pcon_event *ev)
+{
+	int64_t real = (int64_t)ev->time_ns + d->mono_to_real_ns;
+	int r = buf_printf(b, "event time=%lld.%06lld type=%s", (long long)(real / 1000000000),
+			   (long long)(real % 1000000000 / 1000), pcon_event_type_to_string(ev->type));
+	if (r < 0 || !ev->hier)
+		return r;
+	static char hier[512], path[ESC_MAX], name[512 + ESC_MAX + 3];
+	char full[4096 + 512];
+	snprintf(full, sizeof(full), "%s:%s", ev->hier->name, ev->path);
+	if (proto_escape(ev->hier->name, hier, sizeof(hier)) < 0 ||
+	    proto_escape(ev->path, path, sizeof(path)) < 0 ||
+	    proto_escape(full, name, sizeof(name)) < 0)
+		return -ENAMETOOLONG;
+	return buf_printf(b, " container=%s hierarchy=%s path=%s", name, hier, path);
+}
+
+static int put_task(struct buf *b, const struct pcon_event *ev)
+{
+	int r = buf_printf(b, " pid=%d tid=%d cached=%d", (int)ev->pid, (int)ev->tid,
+			   ev->flags & PCON_EVENT_F_CACHED ? 1 : 0);
+	static char esc[ESC_MAX];
+	switch (ev->type) {
+	case PCON_EVENT_FORK:
+		return r < 0 ? r : buf_printf(b, " parent_pid=%d parent_tid=%d",
+					      (int)ev->parent_pid, (int)ev->parent_tid);
+	case PCON_EVENT_EXEC:
+		if (r < 0 || !ev->comm)
+			return r;
+		return proto_escape(ev->comm, esc, sizeof(esc)) < 0 ? -ENAMETOOLONG
+								    : buf_printf(b, " comm=%s", esc);
+	case PCON_EVENT_EXIT:
+		if (r < 0)
+			return r;
+		if (WIFSIGNALED(ev->exit_code))
+			return buf_printf(b, " signal=%d", WTERMSIG(ev->exit_code));
+		return buf_printf(b, " code=%d", WEXITSTATUS(ev->exit_code));
+	case PCON_EVENT_UID:
+	case PCON_EVENT_GID:
+		return r < 0 ? r : buf_printf(b, ev->type == PCON_EVENT_UID ? " ruid=%u euid=%u"
+									  : " rgid=%u egid=%u",
+					      ev->rid, ev->eid);
+	case PCON_EVENT_MOVE:
+		if (r < 0 || !ev->from_path)
+			return r;
+		return proto_escape(ev->from_path, esc, sizeof(esc)) < 0
+			       ? -ENAMETOOLONG : buf_printf(b, " from=%s", esc);
+	default:
+		return r;
+	}
+}
+
+/* Append ev's line to b; on failure b is as it was. */
+static int put_event(struct pcond *d, struct buf *b, const struct pcon_event *ev)
+{
+	size_t mark = b->len;
+	int r = put_common(d, b, ev);
+	if (r >= 0 && ev->type != PCON_EVENT_EMPTY && ev->type != PCON_EVENT_POPULATED &&
+	    ev->type != PCON_EVENT_GONE)
+		r = put_task(b, ev);
+	if (r >= 0)
+		r = buf_put(b, "\n", 1);
+	if (r < 0)
+		b->len = mark;
+	return r;
+}
+
+static size_t backlog(const struct conn *c)
+{
+	return c->out.len - c->out.off;
+}
+
+/* Queue ev for c, or count it as dropped. Once one is dropped, all are
+ * until the lost line is queued, so that line stands where the gap is. */
+static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
+{
+	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
+	    put_event(d, &c->out, ev) < 0)
+		c->dropped++;
+}
+
+/* The kernel lost n of the machine's events: c may have missed some. */
+static void queue_lost(struct pcond *d, struct conn *c, const struct pcon_event *ev)
+{
+	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
+	    put_common(d, &c->out, ev) < 0 ||
+	    buf_printf(&c->out, " count=%llu source=kernel\n", (unsigned long long)ev->lost) < 0)
+		c->kernel_lost += ev->lost;
+}
+
+static int put_lost(struct buf *b, uint64_t n, const char *source)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return buf_printf(b, "event time=%lld.%06ld type=lost count=%llu source=%s\n",
+			  (long long)ts.tv_sec, ts.tv_nsec / 1000, (unsigned long long)n, source);
+}
+
+void subs_catch_up(struct conn *c)
+{
+	if (!c->stream || backlog(c) > CONN_STREAM_MAX / 2)
+		return;
+	/* Queued past the bound if need be: at most two lines per drain. */
+	if (c->kernel_lost && put_lost(&c->out, c->kernel_lost, "kernel") == 0)
+		c->kernel_lost = 0;
+	if (c->dropped && put_lost(&c->out, c->dropped, "pcond") == 0)
+		c->dropped = 0;
+}
+
+static int on_event(const struct pcon_event *ev, void *userdata)
+{
+	struct pcond *d = userdata;
+	if (ev->type == PCON_EVENT_LOST) {
+		/* the machine's loss: every subscriber may have missed events */
+		for (size_t i = 0; i < d->n_subs; i++) {
+			struct conn *c = d->subs[i].c;
+			bool seen = false;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = d->subs[k].c == c;
+			if (!seen)
+				queue_lost(d, c, ev);
+		}
+		return 0;
+	}
+	struct sub *s = sub_find(d, ev->subscription);
+	if (!s)
+		return 0;
+	struct conn *c = s->c;
+	if (ev->type != PCON_EVENT_GONE) {
+		queue(d, c, ev);
+		return 0;
+	}
+	/* Its last event: told even past the bound, like a lost line. */
+	(void)put_event(d, &c->out, ev);
+	sub_remove(d, s);
+	if (c->n_subs == 0)
+		c->closing = true; /* nothing left to tell: close once sent */
+	return 0;
+}
+
+void subs_dispatch(struct pcond *d)
+{
+	int r = pcon_events_dispatch(d->ev, on_event, d);
+	if (r < 0 && d->verbose)
+		fprintf(stderr, "pcond: reading events: %s\n", strerror(-r));
+	for (struct conn *c = d->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->stream)
+			continue;
+		subs_catch_up(c);
+		if (c->out.len > c->out.off || c->closing)
+			(void)conn_flush(d, c); /* may close c */
+	}
+	events_release(d);
+}
+
+void subs_drop(struct pcond *d, struct conn *c)
+{
+	if (!c->stream)
+		return;
+	for (size_t i = 0; i < d->n_subs;)
+		if (d->subs[i].c == c)
+			sub_remove(d, &d->subs[i]);
+		else
+			i++;
+	events_release(d);
+}

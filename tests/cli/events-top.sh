@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# pcon events (as it happens, --json, --on-empty) and pcon top (batch, tmux).
+. "$(dirname "$0")/lib.bash"
+PCON_PLAIN=${PCON_PLAIN:-$PCON}
+SOCK="pcon-test-$$-tmux"
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; cleanup' EXIT
+if [ "$(id -u)" != 0 ]; then
+	skip "events and top" "needs root to create containers"; done_testing; exit 0
+fi
+out=$(mktemp); trap 'rm -f "$out"; tmux -L "$SOCK" kill-server 2>/dev/null; cleanup' EXIT
+$PCON create "unified:/$PFX/a" "unified:/$PFX/b" >/dev/null
+
+# events: a shell in /a forks and execs true, exits 3; nothing for /b
+$PCON events --json "unified:/$PFX/a" >"$out" 2>/dev/null & ev=$!
+$PCON events "unified:/$PFX/b" >"$out.b" 2>/dev/null & evb=$!
+sleep 1
+sh -c "echo \$\$ > /sys/fs/cgroup/unified/$PFX/a/cgroup.procs; /bin/true; exit 3"
+sleep 1
+kill $ev $evb; wait $ev $evb 2>/dev/null
+# task events are in order; populated/empty come from another source (inotify)
+types=$(jq -r 'select(.type|test("fork|exec|exit")) | .type' "$out" | tr '\n' ' ')
+empt=$(jq -r 'select(.type|test("populated|empty")) | .type' "$out" | tr '\n' ' ')
+check "events: every line is JSON" jq -e . "$out"
+if [ "$types" = "fork exec exit exit " ] && [ "$empt" = "populated empty " ]; then ok "events: fork exec exit exit, populated then empty"
+else not_ok "events order"; echo "#   got [$types]"; cat "$out" | sed 's/^/#   /'; fi
+check "events: the shell's exit status" [ "$(jq -r 'select(.type=="exit") | .code' "$out" | tail -1)" = 3 ]
+if [ ! -s "$out.b" ]; then ok "events: nothing for the sibling"; else not_ok "events: nothing for the sibling"; sed 's/^/#   /' "$out.b"; fi
+rm -f "$out.b"
+
+# --on-empty runs once the container empties, exits with the command's status
+sleep 30 & sl=$!
+echo $sl > "/sys/fs/cgroup/unified/$PFX/a/cgroup.procs"
+( $PCON events --on-empty 'echo "emptied $1"; exit 5' "unified:/$PFX/a" >"$out"; echo "rc=$?" >>"$out" ) & oe=$!
+sleep 1
+check "--on-empty: waits while populated" [ ! -s "$out" ]
+kill $sl; wait $sl 2>/dev/null
+for _ in $(seq 50); do grep -q rc= "$out" && break; sleep 0.1; done
+wait $oe 2>/dev/null
+check "--on-empty: ran the command with the name" grep -qx "emptied unified:/$PFX/a" "$out"
+check "--on-empty: its exit status" grep -qx "rc=5" "$out"
+fails_with "--on-empty needs a container" "needs a command and a container" $PCON events --on-empty true
+fails_with "events: bad option" "invalid option" $PCON events --bogus
+if [ -x "$PCON_PLAIN" ]; then
+	fails_with "events as nobody without a container" "no such container" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups $PCON_PLAIN events "unified:/$PFX/none"
+fi
+
+# top -b: plain text, one block per iteration, rows for our containers
+$PCON top -b -n 2 -d 0.2 "unified:/$PFX" >"$out"
+check "top -b: two headers" [ "$(grep -c '^Container' "$out")" = 2 ]
+check "top -b: a row for /a" grep -q "^unified:/$PFX/a " "$out"
+check "top -b: no terminal control" bash -c "! grep -q $'\e' '$out'"
+check "top -b: load is '-' without pcond" bash -c "awk '/\\/a /{print \$8}' '$out' | grep -qx -- -"
+fails_with "top: bad order" "invalid order" $PCON top -b -o bogus
+fails_with "top: no terminal" "needs a terminal" $PCON top -n 1 </dev/null >/dev/null
+
+# top in tmux: rows appear, sort key changes with a key, q quits
+if command -v tmux >/dev/null; then
+	tmux -L "$SOCK" new-session -d -x 150 -y 30 "$PCON_PLAIN top -d 0.3 unified:/$PFX; sleep 2"
+	sleep 1.5
+	screen=$(tmux -L "$SOCK" capture-pane -p)
+	if grep -q "sorted by cpu" <<<"$screen" && grep -q "unified:/$PFX/b" <<<"$screen"; then ok "top in tmux: rows and header"
+	else not_ok "top in tmux"; sed 's/^/#   /' <<<"$screen"; fi
+	tmux -L "$SOCK" send-keys p; sleep 0.5
+	screen=$(tmux -L "$SOCK" capture-pane -p)
+	check "top in tmux: 'p' sorts by path" grep -q "sorted by path" <<<"$screen"
+	rows=$(grep -o "unified:/$PFX[^ ]*" <<<"$screen" | tail -n +2 | tr '\n' ' ')
+	check "top in tmux: path order" [ "$rows" = "unified:/$PFX unified:/$PFX/a unified:/$PFX/b " ]
+	tmux -L "$SOCK" send-keys q; sleep 0.5
+	screen=$(tmux -L "$SOCK" capture-pane -p)
+	check "top in tmux: q quits" bash -c "! grep -q 'pcon top' <<<'$screen'"
+else
+	skip "top in tmux" "tmux is not installed (make deps)"
+fi
+cleanup
+done_testing

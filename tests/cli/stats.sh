@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# CLI tests of pcon stats on real cgroups: output formats, options, errors.
+. "$(dirname "$0")/lib.bash"
+kids=()
+finish() { for k in "${kids[@]}"; do kill -9 "$k" 2>/dev/null; wait "$k" 2>/dev/null; done; cleanup; }
+trap finish EXIT
+
+check "stats --help exits 0" $PCON stats --help
+fails_with "unknown backend" "unknown backend 'nope'" $PCON stats --backend=nope /
+fails_with "negative interval" "invalid interval" $PCON stats -i -1 /
+fails_with "zero count" "invalid count" $PCON stats -n 0 /
+fails_with "unknown hierarchy" "no hierarchy named" $PCON stats nohier:/
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "stats on real cgroups" "needs root to create cgroups"; done_testing; exit 0
+fi
+json=$($PCON hierarchies --json)
+v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].controllers[0] // empty' <<<"$json")
+v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
+fails_with "no such container" "no such container" $PCON stats "/$PFX-none"
+
+for H in $v1 $v2; do
+	C="$H:/$PFX-s"
+	check "$H: create" $PCON create "$C/kid"
+	sleep 1000 & kids+=($!); $PCON attach "$C" $! >/dev/null
+	sleep 1000 & kids+=($!); $PCON attach "$C/kid" $! >/dev/null
+	kill -STOP $!
+	sleep 0.2
+	out=$($PCON stats -b proc "$C")
+	check "$H: seed line" [ "$out" = "sleeping 1, blocked -, running 0, stopped 0, uninterruptible 0" ]
+	out=$($PCON stats -r -b proc "$C")
+	check "$H: -r includes the child" [ "$out" = "sleeping 1, blocked -, running 0, stopped 1, uninterruptible 0" ]
+	j=$($PCON stats --json -r "$C")
+	check "$H: --json fields" jq -e '.sleeping == 1 and .stopped == 1 and .total == 2 and .containers == 2
+		and (.backend | IN("bpf","proc")) and .path == "/'"$PFX"'-s" and (.id | type == "number")' <<<"$j"
+	check "$H: -i 0 -n 3 gives three samples" [ "$($PCON stats -i 0 -n 3 --json "$C" | jq -s length)" -eq 3 ]
+	t=$($PCON stats --tree "$C")
+	check "$H: --tree one row per container" [ "$(grep -c "$PFX-s" <<<"$t")" -eq 2 ]
+	check "$H: --tree --json" jq -e '.containers | length == 2 and .[0].total == 2 and .[1].depth == 1' \
+		<<<"$($PCON stats --tree --json "$C")"
+	if [ "$H" = "$v2" ]; then
+		fails_with "$H: kernel backend is v1 only" "supports only cgroup v1" $PCON stats -b kernel "$C"
+	else
+		check "$H: kernel backend answers" $PCON stats -b kernel "$C"
+	fi
+	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
+done
+check "bare stats shows every hierarchy" [ "$($PCON stats | grep -c ':/ ')" -ge 1 ]
+done_testing

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/cgroupstats.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,8 @@ static pid_t spawn_threads(const struct pcon_container *c, int n)
 	if (pid < 0)
 		exit(1);
 	if (pid == 0) {
+		/* Die with the benchmark, however it ends (a closed pipe, a kill). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		char x;
 		if (read(go[0], &x, 1) != 1)
 			_exit(1);

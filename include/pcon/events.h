@@ -14,7 +14,7 @@
  * reading /proc/<pid>/task/<tid>/cgroup; for a task already gone it falls
  * back to a cache of where pcon last saw the task (filled on fork, exec and
  * move, and at subscription from the container's thread list), marked with
- * PCON_EVENT_F_CACHED. See pcon-events(3) in man/ for what is exact.
+ * PCON_EVENT_F_CACHED; pcon(1) under *events* says what is exact.
  */
 #ifndef PCON_EVENTS_H
 #define PCON_EVENTS_H

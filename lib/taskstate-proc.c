@@ -109,16 +109,8 @@ static int read_parallel(int proc_fd, const pid_t *tids, size_t n, struct pcon_t
 	}
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < k; i++) {
-		acc->running += w[i].acc.running;
-		acc->sleeping += w[i].acc.sleeping;
-		acc->uninterruptible += w[i].acc.uninterruptible;
-		acc->stopped += w[i].acc.stopped;
-		acc->io_wait += w[i].acc.io_wait;
-		acc->idle += w[i].acc.idle;
-		acc->other += w[i].acc.other;
-		acc->total += w[i].acc.total;
-	}
+	for (size_t i = 0; i < k; i++)
+		pcon_taskstats_add(acc, &w[i].acc);
 	return 0;
 }
 

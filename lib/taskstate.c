@@ -145,3 +145,17 @@ _public_ int pcon_taskstate_read(struct pcon *p, const struct pcon_container *c,
 		*ret_used = b;
 	return 0;
 }
+
+_public_ void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b)
+{
+	a->running += b->running;
+	a->sleeping += b->sleeping;
+	a->uninterruptible += b->uninterruptible;
+	a->stopped += b->stopped;
+	a->io_wait += b->io_wait;
+	a->idle += b->idle;
+	a->other += b->other;
+	a->total += b->total;
+	a->containers += b->containers;
+	a->unknown |= b->unknown;
+}

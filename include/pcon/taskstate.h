@@ -60,6 +60,9 @@ const char *pcon_backend_to_string(enum pcon_backend b);
 /* The backend named s, or PCON_BACKEND_INVALID. */
 enum pcon_backend pcon_backend_from_string(const char *s);
 
+/* Add the counts of b to a (and merge what b could not see). */
+void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b);
+
 /* Include the container's descendants. */
 #define PCON_TASKSTATE_RECURSIVE 0x1u
 

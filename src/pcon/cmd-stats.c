@@ -158,20 +158,6 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 	return 0;
 }
 
-static void stats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b)
-{
-	a->running += b->running;
-	a->sleeping += b->sleeping;
-	a->uninterruptible += b->uninterruptible;
-	a->stopped += b->stopped;
-	a->io_wait += b->io_wait;
-	a->idle += b->idle;
-	a->other += b->other;
-	a->total += b->total;
-	a->containers += b->containers;
-	a->unknown |= b->unknown;
-}
-
 static int rows_push(struct rows *rs, struct row **ret)
 {
 	if (rs->n == rs->cap) {
@@ -241,7 +227,7 @@ static long tree_walk(struct stats *s, struct rows *rs, const struct pcon_contai
 			pcon_strv_free(kids);
 			return ki;
 		}
-		stats_add(&rs->v[me].sum, &rs->v[ki].sum);
+		pcon_taskstats_add(&rs->v[me].sum, &rs->v[ki].sum);
 	}
 	pcon_strv_free(kids);
 	return (long)me;

@@ -201,20 +201,6 @@ static void find_self(struct tracker *t, struct tree *tr)
 	fclose(f);
 }
 
-static void add_counts(struct pcon_taskstats *a, const struct pcon_taskstats *b)
-{
-	a->running += b->running;
-	a->sleeping += b->sleeping;
-	a->uninterruptible += b->uninterruptible;
-	a->stopped += b->stopped;
-	a->io_wait += b->io_wait;
-	a->idle += b->idle;
-	a->other += b->other;
-	a->total += b->total;
-	a->containers += b->containers;
-	a->unknown |= b->unknown;
-}
-
 static int read_counts(struct tracker *t, const struct pcon_container *c, unsigned flags,
 		       struct pcon_taskstats *ret)
 {
@@ -243,7 +229,7 @@ static void add_untracked(struct tracker *t, struct node *n, const char *name)
 	if (pcon_container_open_child(n->c, name, &c) < 0)
 		return;
 	if (read_counts(t, c, PCON_TASKSTATE_RECURSIVE, &s) == 0)
-		add_counts(&n->extra, &s);
+		pcon_taskstats_add(&n->extra, &s);
 	pcon_container_free(c);
 }
 
@@ -335,7 +321,7 @@ static int visit(struct tracker *t, struct tree *tr, struct node *n, unsigned in
 	}
 	n->own = own;
 	n->sum = own;
-	add_counts(&n->sum, &n->extra);
+	pcon_taskstats_add(&n->sum, &n->extra);
 	for (struct node **pk = &n->kids; *pk;) {
 		struct node *k = *pk;
 		if (visit(t, tr, k, samples) == -ENOENT) {
@@ -344,7 +330,7 @@ static int visit(struct tracker *t, struct tree *tr, struct node *n, unsigned in
 			node_free(t, k);
 			continue;
 		}
-		add_counts(&n->sum, &k->sum);
+		pcon_taskstats_add(&n->sum, &k->sum);
 		pk = &k->next;
 	}
 	n->sampled = r == 0;

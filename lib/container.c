@@ -47,15 +47,21 @@ static int container_new(const struct pcon_hier *h, int fd, const char *path,
 	return 0;
 }
 
+/* Normalize path for hierarchy h, whose root must have opened. */
+static int hier_path(const struct pcon_hier *h, const char *path, char **ret)
+{
+	if (h->root_fd < 0)
+		return h->root_fd;
+	return pcon_path_normalize(path, ret);
+}
+
 _public_ int pcon_container_open(const struct pcon_hier *h, const char *path,
 				 struct pcon_container **ret)
 {
 	_cleanup_free_ char *norm = NULL;
-	int r = pcon_path_normalize(path, &norm);
+	int r = hier_path(h, path, &norm);
 	if (r < 0)
 		return r;
-	if (h->root_fd < 0)
-		return h->root_fd;
 	int fd = open_beneath(h->root_fd, rel(norm), O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;
@@ -132,11 +138,9 @@ _public_ int pcon_container_create(const struct pcon_hier *h, const char *path,
 				   struct pcon_container **ret)
 {
 	_cleanup_free_ char *norm = NULL;
-	int r = pcon_path_normalize(path, &norm);
+	int r = hier_path(h, path, &norm);
 	if (r < 0)
 		return r;
-	if (h->root_fd < 0)
-		return h->root_fd;
 	size_t depth = 0;
 	for (const char *s = norm; *s; s++)
 		depth += *s == '/';
@@ -282,13 +286,11 @@ static int remove_tree(int parent_fd, const char *name)
 _public_ int pcon_container_remove(const struct pcon_hier *h, const char *path, bool recursive)
 {
 	_cleanup_free_ char *norm = NULL;
-	int r = pcon_path_normalize(path, &norm);
+	int r = hier_path(h, path, &norm);
 	if (r < 0)
 		return r;
 	if (strcmp(norm, "/") == 0)
 		return -EPERM;
-	if (h->root_fd < 0)
-		return h->root_fd;
 	char *slash = strrchr(norm, '/');
 	*slash = '\0';
 	const char *name = slash + 1;
@@ -349,7 +351,7 @@ _public_ int pcon_container_enable(const struct pcon_hier *h, const char *path, 
 		ctrl = sub;
 	}
 	_cleanup_free_ char *norm = NULL, *plus = NULL, *minus = NULL;
-	int r = pcon_path_normalize(path, &norm);
+	int r = hier_path(h, path, &norm);
 	if (r < 0)
 		return r;
 	if (asprintf(&plus, "+%s", ctrl) < 0 || asprintf(&minus, "-%s", ctrl) < 0)

@@ -7,14 +7,19 @@ trap 'tmux -L "$SOCK" kill-server 2>/dev/null; cleanup' EXIT
 if [ "$(id -u)" != 0 ]; then
 	skip "events and top" "needs root to create containers"; done_testing; exit 0
 fi
+CG=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+if [ -z "$CG" ]; then
+	skip "events and top" "no cgroup v2 hierarchy mounted"; done_testing; exit 0
+fi
 out=$(mktemp); trap 'rm -f "$out"; tmux -L "$SOCK" kill-server 2>/dev/null; cleanup' EXIT
 $PCON create "unified:/$PFX/a" "unified:/$PFX/b" >/dev/null
 
-# events: a shell in /a forks and execs true, exits 3; nothing for /b
+# events: a shell in /a forks and execs sleep, exits 3; nothing for /b
+# (sleep lives on a moment, so its container is read while it runs)
 $PCON events --json "unified:/$PFX/a" >"$out" 2>/dev/null & ev=$!
 $PCON events "unified:/$PFX/b" >"$out.b" 2>/dev/null & evb=$!
 sleep 1
-sh -c "echo \$\$ > /sys/fs/cgroup/unified/$PFX/a/cgroup.procs; /bin/true; exit 3"
+sh -c "echo \$\$ > $CG/$PFX/a/cgroup.procs; sleep 0.2; exit 3"
 sleep 1
 kill $ev $evb; wait $ev $evb 2>/dev/null
 # task events are in order; populated/empty come from another source (inotify)
@@ -29,7 +34,7 @@ rm -f "$out.b"
 
 # --on-empty runs once the container empties, exits with the command's status
 sleep 30 & sl=$!
-echo $sl > "/sys/fs/cgroup/unified/$PFX/a/cgroup.procs"
+echo $sl > "$CG/$PFX/a/cgroup.procs"
 ( $PCON events --on-empty 'echo "emptied $1"; exit 5' "unified:/$PFX/a" >"$out"; echo "rc=$?" >>"$out" ) & oe=$!
 sleep 1
 check "--on-empty: waits while populated" [ ! -s "$out" ]

@@ -3,15 +3,7 @@
 # load1 = 2(1 - (1884/2048)^k) after k samples (+-0.1), and the root of the
 # v2 hierarchy follows the kernel's /proc/loadavg (+-0.25) meanwhile.
 . "$(dirname "$0")/lib.bash"
-PCOND=${PCOND:-build/pcond}
-dir=$(mktemp -d /tmp/pcon-acc-XXXXXX)
-pids=()
-finish() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	cleanup
-	rm -rf "$dir"
-}
-trap finish EXIT
+. "$(dirname "$0")/pcond.bash"
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip "accuracy" "needs root to create cgroups"; done_testing; exit 0

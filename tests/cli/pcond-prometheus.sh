@@ -3,9 +3,7 @@
 # target must be up and a pcon series must hold the expected value, as seen
 # through Prometheus's own HTTP API.
 . "$(dirname "$0")/lib.bash"
-PCOND=${PCOND:-build/pcond}
-dir=$(mktemp -d /tmp/pcon-prom-XXXXXX)
-pids=()
+. "$(dirname "$0")/pcond.bash"
 sleepers=()
 finish() {
 	for p in "${pids[@]}" "${sleepers[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

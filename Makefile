@@ -12,7 +12,7 @@ SONAME   := libpcon.so.0
 # Debian packages every target needs; `make deps` installs them (idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
             zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
-            prometheus lxcfs curl python3
+            prometheus lxcfs curl python3 libfuse3-dev fuse3
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
@@ -84,6 +84,9 @@ $(B)/pcond: $(D_OBJS) $(B)/libpcon.a
 $(B)/tests/%: $(B)/obj/tests/%.o $(B)/obj/tests/pcontest.o $(B)/libpcon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
+
+# test_block_io serves a FUSE file system from inside the test.
+$(B)/tests/integration/test-taskstate: private LDLIBS += -lfuse3
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libpcon.a
 	@mkdir -p $(dir $@)

@@ -1,14 +1,22 @@
 /*
  * Task-state counts against real processes in real v1 and v2 cgroups: the
  * proc and bpf backends must agree on every count, the kernel backend's
- * known gaps are pinned, churn and removal never break a query.
+ * known gaps are pinned, churn and removal never break a query. Real block
+ * I/O waits come from a loop device whose backing file sits on a FUSE file
+ * system served by this test, which holds the reads it is told to.
  */
+#define FUSE_USE_VERSION 35
 #include <errno.h>
+#include <fcntl.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <linux/loop.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +73,16 @@ static struct pcon_container *mk(const struct pcon_hier *h, const char *name)
 	return c;
 }
 
-enum kind { K_BUSY, K_PAUSE, K_STOPPED, K_VFORK, K_THREADS, K_CHURN };
+enum kind { K_BUSY, K_PAUSE, K_STOPPED, K_VFORK, K_THREADS, K_CHURN, K_DIRECT_READ, K_CACHED_READ };
+
+/* test_block_io: the loop device the readers read, and where (inside the held range) */
+static char loop_dev[32];
+#define DISK_SIZE   (64ull << 20)
+#define HOLD_BEGIN  (16ull << 20)
+#define HOLD_END    (48ull << 20)
+#define DIRECT_OFF  (20ull << 20)
+#define CACHED_OFF  (40ull << 20)
+static char read_buf[4096] __attribute__((aligned(4096)));
 
 static void *nap(void *arg)
 {
@@ -140,6 +157,13 @@ static void child_body(enum kind k, int report_fd)
 			pthread_create(&t, NULL, churner, NULL);
 		for (;;)
 			pause();
+	case K_DIRECT_READ:
+	case K_CACHED_READ: {
+		/* one 4 KiB read of the loop device: O_DIRECT, or through its (cold) page cache */
+		int fd = open(loop_dev, O_RDONLY | O_CLOEXEC | (k == K_DIRECT_READ ? O_DIRECT : 0));
+		off_t off = (off_t)(k == K_DIRECT_READ ? DIRECT_OFF : CACHED_OFF);
+		_exit(fd >= 0 && pread(fd, read_buf, sizeof(read_buf), off) == (ssize_t)sizeof(read_buf) ? 0 : 1);
+	}
 	}
 	_exit(0);
 }
@@ -417,11 +441,409 @@ static void test_removed(void **state)
 	}
 }
 
+/* ---- test_block_io: a FUSE file that holds reads, behind a loop device ---- */
+
+/* The file system: one read-only file "disk" of DISK_SIZE zero bytes, opened
+ * with direct_io (no page cache in front of the server, so every read of the
+ * loop device's backing file reaches us). While hold is set, reads that touch
+ * [HOLD_BEGIN, HOLD_END) are parked unanswered until bio_release(). */
+#define DISK_INO 2
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static bool hold;
+static struct held { fuse_req_t req; size_t size; } held[16];
+static size_t n_held, n_held_ever;
+
+static void disk_stat(fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	if (ino == FUSE_ROOT_ID) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)DISK_SIZE;
+	}
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent != FUSE_ROOT_ID || strcmp(name, "disk") != 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	struct fuse_entry_param e = { .ino = DISK_INO, .attr_timeout = 60, .entry_timeout = 60 };
+	disk_stat(DISK_INO, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (ino != FUSE_ROOT_ID && ino != DISK_INO) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	struct stat st;
+	disk_stat(ino, &st);
+	fuse_reply_attr(req, &st, 60);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino != DISK_INO)
+		fuse_reply_err(req, EISDIR);
+	else if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		fuse_reply_err(req, EROFS);
+	else {
+		fi->direct_io = 1;
+		fuse_reply_open(req, fi);
+	}
+}
+
+static void reply_zeros(fuse_req_t req, size_t size)
+{
+	char *z = calloc(1, size ? size : 1);
+	if (z)
+		fuse_reply_buf(req, z, size);
+	else
+		fuse_reply_err(req, ENOMEM);
+	free(z);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	uint64_t o = (uint64_t)off;
+	size = o >= DISK_SIZE ? 0 : (size_t)(DISK_SIZE - o < size ? DISK_SIZE - o : size);
+	pthread_mutex_lock(&hold_mu);
+	if (hold && o < HOLD_END && o + size > HOLD_BEGIN && n_held < sizeof(held) / sizeof(held[0])) {
+		held[n_held++] = (struct held){ req, size };
+		n_held_ever++;
+		pthread_cond_broadcast(&hold_cv);
+		pthread_mutex_unlock(&hold_mu);
+		return; /* answered by bio_release() */
+	}
+	pthread_mutex_unlock(&hold_mu);
+	reply_zeros(req, size);
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.lookup = fs_lookup,
+	.getattr = fs_getattr,
+	.open = fs_open,
+	.read = fs_read,
+};
+
+/* Stop holding and answer every parked read. Idempotent. */
+static void bio_release(void)
+{
+	pthread_mutex_lock(&hold_mu);
+	hold = false;
+	struct held h[sizeof(held) / sizeof(held[0])];
+	size_t n = n_held;
+	memcpy(h, held, n * sizeof(h[0]));
+	n_held = 0;
+	pthread_mutex_unlock(&hold_mu);
+	for (size_t i = 0; i < n; i++)
+		reply_zeros(h[i].req, h[i].size);
+}
+
+/* Everything test_block_io sets up; bio_cleanup() undoes whatever exists. */
+static struct {
+	char dir[64]; /* the mount point (a fresh temp dir), "" if none */
+	struct fuse_session *se;
+	bool mounted, served;
+	pthread_t server;
+	int loop_fd;
+	pid_t kids[2];
+} bio = { .loop_fd = -1 };
+
+static void *serve(void *arg)
+{
+	fuse_session_loop(arg);
+	return NULL;
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig; /* only interrupts the server's read of /dev/fuse */
+}
+
+/* Wait up to ms for pid to exit; true if reaped (status in *st). */
+static bool reap(pid_t pid, int ms, int *st)
+{
+	for (int i = 0; i <= ms; i += 5) {
+		pid_t r = waitpid(pid, st, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		msleep(5);
+	}
+	return false;
+}
+
+static void bio_cleanup(void)
+{
+	/* 1. no read stays held, so the readers (and the loop worker) finish */
+	bio_release();
+	for (size_t i = 0; i < 2; i++)
+		if (bio.kids[i] > 0) {
+			kill(bio.kids[i], SIGKILL);
+			int st;
+			if (reap(bio.kids[i], 3000, &st))
+				bio.kids[i] = 0;
+		}
+	/* 2. detach the loop device (it holds the FUSE file open) */
+	if (bio.loop_fd >= 0) {
+		(void)ioctl(bio.loop_fd, LOOP_CLR_FD, 0);
+		close(bio.loop_fd);
+		bio.loop_fd = -1;
+	}
+	/* 3. stop the server: it may sit in a read of /dev/fuse, so interrupt it */
+	if (bio.served) {
+		fuse_session_exit(bio.se);
+		bool done = false;
+		for (int i = 0; i < 100 && !done; i++) {
+			pthread_kill(bio.server, SIGUSR1);
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += 20 * 1000000L;
+			if (t.tv_nsec >= 1000000000L) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000L;
+			}
+			done = pthread_timedjoin_np(bio.server, NULL, &t) == 0;
+		}
+		if (!done) /* never seen; leave the thread rather than hang */
+			fprintf(stderr, "# the FUSE server thread did not stop\n");
+		bio.served = false;
+	}
+	/* 4. unmount (closing the session's /dev/fuse aborts anything left) */
+	if (bio.mounted) {
+		fuse_session_unmount(bio.se);
+		bio.mounted = false;
+	}
+	if (bio.se) {
+		fuse_session_destroy(bio.se);
+		bio.se = NULL;
+	}
+	/* readers left behind by an abort have now finished */
+	for (size_t i = 0; i < 2; i++)
+		if (bio.kids[i] > 0) {
+			int st;
+			reap(bio.kids[i], 3000, &st);
+			bio.kids[i] = 0;
+		}
+	if (bio.dir[0]) {
+		if (rmdir(bio.dir) < 0)
+			fprintf(stderr, "# rmdir %s: %s\n", bio.dir, strerror(errno));
+		bio.dir[0] = '\0';
+	}
+	loop_dev[0] = '\0';
+}
+
+static int bio_teardown(void **state)
+{
+	(void)state;
+	bio_cleanup();
+	return 0;
+}
+
+/* Mount the FUSE file system and put a loop device on its file. 0, or -1
+ * with the reason it cannot be done here in why. */
+static int bio_setup(char *why_, size_t n)
+{
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		snprintf(why_, n, "no usable /dev/fuse: %s", strerror(errno));
+		return -1;
+	}
+	struct sigaction sa = { .sa_handler = on_sigusr1 }; /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, NULL);
+	snprintf(bio.dir, sizeof(bio.dir), "/tmp/pcon-fuse-XXXXXX");
+	if (!mkdtemp(bio.dir)) {
+		snprintf(why_, n, "mkdtemp: %s", strerror(errno));
+		bio.dir[0] = '\0';
+		return -1;
+	}
+	char *argv[] = { "pcon-test-fuse", "-o", "fsname=pcon-test-fuse", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	bio.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
+	fuse_opt_free_args(&args);
+	if (!bio.se) {
+		snprintf(why_, n, "libfuse could not make a session");
+		return -1;
+	}
+	if (fuse_session_mount(bio.se, bio.dir) < 0) {
+		snprintf(why_, n, "mounting a FUSE file system at %s was refused", bio.dir);
+		return -1;
+	}
+	bio.mounted = true;
+	if (pthread_create(&bio.server, NULL, serve, bio.se) != 0) {
+		snprintf(why_, n, "cannot start the FUSE server thread");
+		return -1;
+	}
+	bio.served = true;
+
+	char file[128];
+	snprintf(file, sizeof(file), "%s/disk", bio.dir);
+	int bfd = open(file, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0) {
+		snprintf(why_, n, "open %s: %s", file, strerror(errno));
+		return -1;
+	}
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		snprintf(why_, n, "open /dev/loop-control: %s", strerror(errno));
+		close(bfd);
+		return -1;
+	}
+	int err = 0;
+	for (int tries = 0; tries < 10 && bio.loop_fd < 0; tries++) {
+		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			err = errno;
+			break;
+		}
+		snprintf(loop_dev, sizeof(loop_dev), "/dev/loop%d", nr);
+		int fd = open(loop_dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err = errno;
+			break;
+		}
+		struct loop_config cfg = { .fd = (uint32_t)bfd,
+					   .info = { .lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR } };
+		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
+			bio.loop_fd = fd;
+			break;
+		}
+		err = errno;
+		close(fd);
+		if (err != EBUSY) /* EBUSY: someone else took that device first */
+			break;
+	}
+	close(ctl);
+	close(bfd); /* the loop device keeps its own reference */
+	if (bio.loop_fd < 0) {
+		snprintf(why_, n, "cannot attach a loop device to the FUSE file: %s", strerror(err));
+		loop_dev[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* The state letter of pid in /proc, '?' if unreadable. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return '?';
+	buf[r] = '\0';
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
+/* An O_DIRECT read and a page-cache-miss read of a loop device, both held
+ * by the FUSE server behind it: D for /proc, uninterruptible + io_wait for
+ * bpf; what the kernel backend makes of them is pinned. */
 static void test_block_io(void **state)
 {
 	(void)state;
-	SKIP_BECAUSE("real block I/O wait needs a block device whose requests can be held "
-		     "(loop device on a request-holding FUSE file): not set up by this suite");
+	NEED_ROOT();
+	if (!V1 || !V2)
+		SKIP_BECAUSE("needs a v1 cpu hierarchy and a v2 hierarchy mounted together");
+	char reason[256];
+	if (bio_setup(reason, sizeof(reason)) < 0) {
+		bio_cleanup();
+		SKIP_BECAUSE("%s", reason);
+	}
+	struct pcon_container *a = mk(V1, "blockio"), *b = mk(V2, "blockio");
+	pthread_mutex_lock(&hold_mu);
+	hold = true;
+	pthread_mutex_unlock(&hold_mu);
+	bio.kids[0] = spawn(K_DIRECT_READ, a, b);
+	bio.kids[1] = spawn(K_CACHED_READ, a, b);
+
+	/* the server has a read parked, and both readers wait in D (3 s at most) */
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 3;
+	pthread_mutex_lock(&hold_mu);
+	while (n_held == 0)
+		if (pthread_cond_timedwait(&hold_cv, &hold_mu, &t) == ETIMEDOUT)
+			break;
+	size_t parked = n_held;
+	pthread_mutex_unlock(&hold_mu);
+	if (parked == 0)
+		fail_msg("no read of the held range reached the FUSE server in 3 s");
+	char st[2] = { '?', '?' };
+	for (int i = 0; i < 600; i++) {
+		st[0] = proc_state(bio.kids[0]);
+		st[1] = proc_state(bio.kids[1]);
+		if (st[0] == 'D' && st[1] == 'D')
+			break;
+		msleep(5);
+	}
+	printf("# /proc: O_DIRECT reader %c, page-cache reader %c; %zu read(s) parked\n", st[0], st[1],
+	       parked);
+	if (st[0] != 'D' || st[1] != 'D')
+		fail_msg("the readers are not both in D: %c %c", st[0], st[1]);
+
+	struct pcon_taskstats want = { .uninterruptible = 2, .total = 2 };
+	settle(a, &want);
+	bool bpf = have_bpf();
+	for (int v = 0; v < 2; v++) {
+		struct pcon_container *c = v ? b : a;
+		struct pcon_taskstats ps, bs, ks;
+		assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &ps, NULL), 0);
+		show(v ? "proc v2" : "proc v1", &ps);
+		assert_true(same(&ps, &want, false));
+		assert_true(ps.unknown & PCON_TASKSTATS_IO_WAIT);
+		assert_int_equal(ps.io_wait, 0);
+		if (bpf) {
+			assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &bs, NULL), 0);
+			show(v ? "bpf v2" : "bpf v1", &bs);
+			assert_true(same(&bs, &want, false));
+			assert_int_equal(bs.io_wait, 2);
+			assert_int_equal(bs.unknown, 0);
+		}
+		if (v == 0) {
+			/* Pinned: the O_DIRECT wait (0x2) is the kernel's uninterruptible and
+			 * never io_wait; the page-cache wait (0x102) matches no bucket, so
+			 * the kernel counts it in nr_io_wait only, which pcon folds into
+			 * uninterruptible. */
+			assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_KERNEL, 0, &ks, NULL), 0);
+			show("kernel v1", &ks);
+			assert_int_equal(ks.uninterruptible, 2);
+			assert_int_equal(ks.io_wait, 1);
+			assert_int_equal(ks.running + ks.sleeping + ks.stopped + ks.other, 0);
+			assert_int_equal(ks.total, 2);
+		}
+	}
+	if (!bpf)
+		printf("# bpf not compared: %s\n", why);
+
+	/* released, both reads complete and succeed */
+	bio_release();
+	for (int i = 0; i < 2; i++) {
+		int ws = -1;
+		if (!reap(bio.kids[i], 3000, &ws))
+			fail_msg("a reader did not finish within 3 s of the release");
+		bio.kids[i] = 0;
+		assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	}
+	bio_cleanup();
+	pcon_container_free(a);
+	pcon_container_free(b);
+	assert_int_equal(pt_cleanup(), 0);
 }
 
 int main(void);
@@ -431,7 +853,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_recursive),
 	cmocka_unit_test(test_churn),
 	cmocka_unit_test(test_removed),
-	cmocka_unit_test(test_block_io),
+	cmocka_unit_test_teardown(test_block_io, bio_teardown),
 };
 
 PCONTEST_MAIN(tests, setup, teardown)

@@ -146,12 +146,12 @@ for name in bpf proc lxcfs; do
 	[ "$name" != lxcfs ] && tracked[$name]=$(status "$dir/$name.sock" | grep -o ' tracked=[0-9]*' | cut -d= -f2)
 done
 ratio() { [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }' || echo -; }
-printf '\n%-16s %14s %10s %12s %14s %14s %9s\n' daemon "CPU-ms/sample" "% of core" "peak RSS MB" "CPU x LXCFS" "RSS x LXCFS" tracked
+printf '\n%-21s %14s %10s %12s %14s %14s %9s\n' daemon "CPU-ms/sample" "% of core" "peak RSS MB" "CPU x LXCFS" "RSS x LXCFS" tracked
 for name in bpf proc lxcfs; do
 	[ -n "${ms[$name]:-}" ] || continue
 	label="pcond --backend $name"
 	[ $name = lxcfs ] && label="lxcfs -l"
-	printf '%-16s %14s %10s %12s %14s %14s %9s\n' "$label" "${ms[$name]}" "${pct[$name]}" "${rss[$name]}" \
+	printf '%-21s %14s %10s %12s %14s %14s %9s\n' "$label" "${ms[$name]}" "${pct[$name]}" "${rss[$name]}" \
 		"$(ratio "${ms[$name]}" "${ms[lxcfs]:-}")" "$(ratio "${rss[$name]}" "${rss[lxcfs]:-}")" "${tracked[$name]}"
 done
 for be in bpf proc; do

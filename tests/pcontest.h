@@ -24,9 +24,25 @@
 
 /* Run a group with TAP output (what tests/run reads). */
 #define PCONTEST_MAIN(tests, setup, teardown)                                              \
+	int main(void);                                                                    \
 	int main(void)                                                                     \
 	{                                                                                  \
 		setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);                                 \
+		return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;             \
+	}
+
+/* The same for a group that needs real cgroups: where they cannot be used
+ * here, the whole group is one skip that says why. */
+#define PCONTEST_MAIN_ROOT(what, tests, setup, teardown)                                   \
+	int main(void);                                                                    \
+	int main(void)                                                                     \
+	{                                                                                  \
+		char why_[128];                                                            \
+		setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);                                 \
+		if (pt_need_root(why_, sizeof(why_))) {                                    \
+			printf("1..1\n# skip reason: %s\nok 1 # SKIP %s\n", why_, what);   \
+			return 0;                                                          \
+		}                                                                          \
 		return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;             \
 	}
 

@@ -163,19 +163,11 @@ static void test_cpuset_inherits_v1(void **state)
 	assert_int_equal(pt_cleanup(), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle_v1),
-		cmocka_unit_test(test_lifecycle_v2),
-		cmocka_unit_test(test_thread_attach_v1),
-		cmocka_unit_test(test_cpuset_inherits_v1),
-	};
-	char why[128];
-	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
-	if (pt_need_root(why, sizeof(why))) {
-		printf("1..1\n# skip reason: %s\nok 1 # SKIP container integration tests\n", why);
-		return 0;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_lifecycle_v1),
+	cmocka_unit_test(test_lifecycle_v2),
+	cmocka_unit_test(test_thread_attach_v1),
+	cmocka_unit_test(test_cpuset_inherits_v1),
+};
+
+PCONTEST_MAIN_ROOT("container integration tests", tests, setup, teardown)

@@ -426,21 +426,13 @@ static void test_churn(void **state)
 	assert_int_equal(pt_cleanup(), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_moves_tracked),
-		cmocka_unit_test(test_lifecycle_v2),
-		cmocka_unit_test(test_lifecycle_v2_nobpf),
-		cmocka_unit_test(test_lifecycle_v1),
-		cmocka_unit_test(test_lifecycle_v1_nobpf),
-		cmocka_unit_test(test_churn),
-	};
-	char why[128];
-	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
-	if (pt_need_root(why, sizeof(why))) {
-		printf("1..1\n# skip reason: %s\nok 1 # SKIP events integration tests\n", why);
-		return 0;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_moves_tracked),
+	cmocka_unit_test(test_lifecycle_v2),
+	cmocka_unit_test(test_lifecycle_v2_nobpf),
+	cmocka_unit_test(test_lifecycle_v1),
+	cmocka_unit_test(test_lifecycle_v1_nobpf),
+	cmocka_unit_test(test_churn),
+};
+
+PCONTEST_MAIN_ROOT("events integration tests", tests, setup, teardown)

@@ -846,7 +846,6 @@ static void test_block_io(void **state)
 	assert_int_equal(pt_cleanup(), 0);
 }
 
-int main(void);
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_states),
 	cmocka_unit_test(test_kernel_agrees),

@@ -397,21 +397,18 @@ static void test_v2_enable(void **state)
 	fx_free(f);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hybrid_layout),
-		cmocka_unit_test(test_pure_v2_layout),
-		cmocka_unit_test(test_no_cgroup_fs),
-		cmocka_unit_test(test_options_without_proc_cgroups),
-		cmocka_unit_test(test_escaped_mount_point),
-		cmocka_unit_test(test_spec_parse),
-		cmocka_unit_test(test_container_open),
-		cmocka_unit_test(test_open_beneath_walk),
-		cmocka_unit_test(test_container_create),
-		cmocka_unit_test(test_root_cannot_be_removed),
-		cmocka_unit_test(test_v2_enable),
-	};
-	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_hybrid_layout),
+	cmocka_unit_test(test_pure_v2_layout),
+	cmocka_unit_test(test_no_cgroup_fs),
+	cmocka_unit_test(test_options_without_proc_cgroups),
+	cmocka_unit_test(test_escaped_mount_point),
+	cmocka_unit_test(test_spec_parse),
+	cmocka_unit_test(test_container_open),
+	cmocka_unit_test(test_open_beneath_walk),
+	cmocka_unit_test(test_container_create),
+	cmocka_unit_test(test_root_cannot_be_removed),
+	cmocka_unit_test(test_v2_enable),
+};
+
+PCONTEST_MAIN(tests, NULL, NULL)

@@ -165,16 +165,13 @@ static void test_format_parse(void **state)
 	assert_int_equal(x[0], 7);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rising_two),
-		cmocka_unit_test(test_rising_edge_exact),
-		cmocka_unit_test(test_idle_decay),
-		cmocka_unit_test(test_closed_form),
-		cmocka_unit_test(test_late_tick),
-		cmocka_unit_test(test_format_parse),
-	};
-	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_rising_two),
+	cmocka_unit_test(test_rising_edge_exact),
+	cmocka_unit_test(test_idle_decay),
+	cmocka_unit_test(test_closed_form),
+	cmocka_unit_test(test_late_tick),
+	cmocka_unit_test(test_format_parse),
+};
+
+PCONTEST_MAIN(tests, NULL, NULL)

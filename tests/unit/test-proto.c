@@ -125,14 +125,11 @@ static void test_escape(void **state)
 	assert_null(proto_cmd_name(PROTO_CMD_MAX));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_escape),
-	};
-	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
-	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_good),
+	cmocka_unit_test(test_bad),
+	cmocka_unit_test(test_lines),
+	cmocka_unit_test(test_escape),
+};
+
+PCONTEST_MAIN(tests, NULL, NULL)

@@ -227,7 +227,6 @@ static void test_removed(void **state)
 	pcon_close(p);
 }
 
-int main(void);
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_classify_bits),
 	cmocka_unit_test(test_letters),

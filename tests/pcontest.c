@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,31 @@ int pt_cleanup(void)
 	}
 	pcon_close(p);
 	return left;
+}
+
+pid_t pt_spawn_in(const struct pcon_container *const *cts, size_t n, void (*body)(void *arg), void *arg)
+{
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char x;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (read(go[0], &x, 1) != 1)
+			_exit(1);
+		close(go[0]);
+		body(arg);
+		_exit(0);
+	}
+	pt_track(pid);
+	close(go[0]);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pcon_container_attach(cts[i], pid, false), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	return pid;
 }
 
 int pt_sh(char **out, const char *fmt, ...)

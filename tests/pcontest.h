@@ -68,6 +68,11 @@ int pt_need_root(char *why, size_t n);
 int pt_cleanup(void);
 /* Remember a child pid so pt_cleanup() may kill it. */
 void pt_track(pid_t pid);
+/* Fork a child that runs body(arg) once it is inside every container of
+ * cts[0..n) (the parent attaches it first; it dies with the test, and
+ * pt_cleanup may kill it). body should not return; if it does, the child
+ * exits 0. */
+pid_t pt_spawn_in(const struct pcon_container *const *cts, size_t n, void (*body)(void *arg), void *arg);
 /* Run a shell command (pcon CLI tests), capture stdout; returns exit status. */
 int pt_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

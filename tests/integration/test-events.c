@@ -322,6 +322,16 @@ struct churn {
 	double seconds;
 };
 
+struct churn_arg {
+	int ms, report_fd;
+};
+
+static void churn_child(void *arg)
+{
+	const struct churn_arg *a = arg;
+	churn_main(a->ms, a->report_fd);
+}
+
 /* Churn ms in a fresh container; dispatch every pause_ms (0: as fast as we can). */
 static struct churn churn(const struct pcon_hier *h, const char *suffix, int ms, int rcvbuf, int pause_ms)
 {
@@ -332,24 +342,12 @@ static struct churn churn(const struct pcon_hier *h, const char *suffix, int ms,
 		assert_int_equal(pcon_events_set_rcvbuf(e, rcvbuf), 0);
 	int sub = pcon_events_subscribe(e, c, 0);
 	assert_true(sub >= 0);
-	int fds[2], go[2];
+	int fds[2];
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(pipe(go), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char x;
-		close(go[1]);
-		if (read(go[0], &x, 1) != 1)
-			_exit(1);
-		churn_main(ms, fds[1]);
-	}
-	pt_track(pid);
+	struct churn_arg arg = { ms, fds[1] };
+	const struct pcon_container *in[] = { c };
+	pid_t pid = pt_spawn_in(in, 1, churn_child, &arg);
 	close(fds[1]);
-	close(go[0]);
-	assert_int_equal(pcon_container_attach(c, pid, false), 0);
-	assert_int_equal(write(go[1], "g", 1), 1);
-	close(go[1]);
 
 	struct churn r = { 0 };
 	long rss0 = rss_kb();

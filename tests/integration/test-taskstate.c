@@ -168,28 +168,25 @@ static void child_body(enum kind k, int report_fd)
 	_exit(0);
 }
 
+struct child_arg {
+	enum kind k;
+	int report_fd;
+};
+
+static void child_main(void *arg)
+{
+	const struct child_arg *a = arg;
+	child_body(a->k, a->report_fd);
+}
+
 /* Start a child of kind k inside containers a and b (b may be NULL). */
 static pid_t spawn(enum kind k, const struct pcon_container *a, const struct pcon_container *b)
 {
-	int go[2], rep[2];
-	assert_int_equal(pipe(go), 0);
+	int rep[2];
 	assert_int_equal(pipe(rep), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char x;
-		close(go[1]);
-		if (read(go[0], &x, 1) != 1)
-			_exit(1);
-		child_body(k, rep[1]);
-	}
-	pt_track(pid);
-	close(go[0]);
-	assert_int_equal(pcon_container_attach(a, pid, false), 0);
-	if (b)
-		assert_int_equal(pcon_container_attach(b, pid, false), 0);
-	assert_int_equal(write(go[1], "x", 1), 1);
-	close(go[1]);
+	const struct pcon_container *in[] = { a, b };
+	struct child_arg arg = { k, rep[1] };
+	pid_t pid = pt_spawn_in(in, b ? 2 : 1, child_main, &arg);
 	if (k == K_VFORK) {
 		pid_t v;
 		assert_int_equal(read(rep[0], &v, sizeof(v)), sizeof(v));

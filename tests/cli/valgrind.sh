@@ -46,6 +46,25 @@ if [ "$(id -u)" -eq 0 ]; then
 	vg_ok "stats -r" 0 stats --backend=proc -r /
 	vg_ok "stats --backend=kernel" 0 stats --backend=kernel cpu:/
 	vg_ok "top -b" 0 top --backend=proc -b -n 2 -d 0.1
+	# pcond: serve a few requests and /metrics, then exit on SIGTERM.
+	D=${PCON_PLAIN%/pcon}/pcond
+	if [ -x "$D" ]; then
+		dir=$(mktemp -d /tmp/pcon-vg-XXXXXX)
+		port=$((20000 + ($$ + 7) % 20000))
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+			"$D" --backend=proc --socket "$dir/s" --metrics "127.0.0.1:$port" 2>"$dir/vg" &
+		vp=$!
+		for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.1; done
+		served=$("$P" --socket "$dir/s" loadavg -r / | grep -c ":/ ")
+		"$P" --socket "$dir/s" loadavg nosuch:/ 2>/dev/null
+		curl -s "http://127.0.0.1:$port/metrics" >/dev/null
+		kill -TERM $vp; wait $vp; rc=$?
+		if [ $rc -eq 0 ] && [ "$served" -ge 1 ] && ! grep -q "^==[0-9]*==" "$dir/vg"; then ok "valgrind clean: pcond"
+		else not_ok "valgrind: pcond (exit $rc)"; sed 's/^/# /' "$dir/vg"; fi
+		rm -rf "$dir"
+	else
+		skip "valgrind: pcond" "no pcond binary next to $P"
+	fi
 else
 	skip "valgrind on real cgroups" "needs root"
 fi

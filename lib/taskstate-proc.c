@@ -10,7 +10,8 @@
  *
  * What /proc cannot tell: whether a D task waits on I/O (in_iowait has no
  * /proc field; delay accounting's blkio ticks count finished waits only), so
- * io_wait is reported unknown. A frozen task shows as D.
+ * io_wait is reported unknown. A task frozen by the v1 freezer shows as D
+ * and is counted uninterruptible, where bpf sees it frozen (idle, no load).
  */
 #include <fcntl.h>
 #include <pthread.h>

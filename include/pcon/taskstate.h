@@ -25,7 +25,8 @@ extern "C" {
  *                    counts toward the load average
  *   stopped          T/t: stopped by a signal or by a tracer
  *   idle             I/P: uninterruptible waits that are not load
- *                    (TASK_IDLE, parked kernel threads)
+ *                    (TASK_IDLE, parked kernel threads, tasks frozen by the
+ *                    v1 freezer: /proc shows those as D, so proc cannot)
  *   other            zombie/dead, or a state the backend could not classify
  */
 struct pcon_taskstats {

@@ -41,8 +41,10 @@ enum ts_bucket {
  * The bucket of a thread from its __state and exit_state. Bits are tested,
  * not values, so FREEZABLE (0x2000) and WAKEKILL (0x100) do not move a task:
  * 0x2001 is sleeping, 0x102 and 0x2102 uninterruptible, 0x104 stopped.
- * TASK_IDLE (0x402) and parked kthreads are idle: blocked but not load.
- * A frozen task (TASK_FROZEN) is uninterruptible, as /proc reports it.
+ * TASK_IDLE (0x402), parked kthreads and frozen tasks (TASK_FROZEN, the v1
+ * freezer) are idle: blocked but not load, as the kernel's load average
+ * counts them. (/proc shows a frozen task as D, so the proc backend cannot
+ * tell it from an uninterruptible one.)
  */
 static inline enum ts_bucket ts_classify(unsigned int state, unsigned int exit_state)
 {
@@ -50,10 +52,10 @@ static inline enum ts_bucket ts_classify(unsigned int state, unsigned int exit_s
 		return TS_B_OTHER;
 	if (state & (TS_STOPPED | TS_TRACED))
 		return TS_B_STOPPED;
-	if (state & (TS_FROZEN | TS_RTLOCK_WAIT))
-		return TS_B_UNINTERRUPTIBLE;
-	if (state & TS_PARKED)
+	if (state & (TS_FROZEN | TS_PARKED))
 		return TS_B_IDLE;
+	if (state & TS_RTLOCK_WAIT)
+		return TS_B_UNINTERRUPTIBLE;
 	if (state & TS_UNINTERRUPTIBLE)
 		return (state & TS_NOLOAD) ? TS_B_IDLE : TS_B_UNINTERRUPTIBLE;
 	if (state & TS_INTERRUPTIBLE)

@@ -438,6 +438,44 @@ static void test_removed(void **state)
 	}
 }
 
+/* A task frozen by the v1 freezer is no load: bpf counts it idle; /proc
+ * shows it as D, so proc counts it uninterruptible. Thawed, it sleeps again. */
+static void test_frozen(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	const struct pcon_hier *fz;
+	if (pcon_hier_find(P, "freezer", &fz) < 0 || fz->version != 1)
+		SKIP_BECAUSE("no v1 freezer hierarchy mounted here");
+	if (!have_bpf())
+		SKIP_BECAUSE("the bpf backend does not load here");
+	struct pcon_container *c = mk(fz, "frozen");
+	spawn(K_PAUSE, c, NULL);
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "frozen"), 0);
+	char *st = NULL;
+	for (int i = 0; i < 200; i++) {
+		free(st);
+		assert_int_equal(pcon_knob_get(c, "freezer.state", &st), 0);
+		if (strcmp(st, "frozen") == 0)
+			break;
+		msleep(10);
+	}
+	assert_string_equal(st, "frozen");
+	free(st);
+	struct pcon_taskstats b, pr;
+	assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &b, NULL), 0);
+	assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &pr, NULL), 0);
+	show("frozen bpf", &b);
+	show("frozen proc", &pr);
+	assert_true(b.total == 1 && b.idle == 1 && b.uninterruptible == 0);
+	assert_true(pr.total == 1 && pr.uninterruptible == 1);
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "thawed"), 0);
+	const struct pcon_taskstats sleeping = { .sleeping = 1, .total = 1 };
+	settle(c, &sleeping);
+	pcon_container_free(c);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
 /* ---- test_block_io: a FUSE file that holds reads, behind a loop device ---- */
 
 /* The file system: one read-only file "disk" of DISK_SIZE zero bytes, opened
@@ -849,6 +887,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_recursive),
 	cmocka_unit_test(test_churn),
 	cmocka_unit_test(test_removed),
+	cmocka_unit_test(test_frozen),
 	cmocka_unit_test_teardown(test_block_io, bio_teardown),
 };
 

@@ -88,7 +88,7 @@ static void test_classify_bits(void **state)
 		{ 0x402, 0, TS_B_IDLE },               /* TASK_IDLE */
 		{ 0x2402, 0, TS_B_IDLE },              /* freezable idle */
 		{ 0x40, 0, TS_B_IDLE },                /* parked kthread */
-		{ 0x8000, 0, TS_B_UNINTERRUPTIBLE },   /* frozen: /proc says D */
+		{ 0x8000, 0, TS_B_IDLE },              /* frozen: not load (/proc says D) */
 		{ 0x80, 0, TS_B_OTHER },               /* TASK_DEAD */
 		{ 0x0, 0x20, TS_B_OTHER },             /* EXIT_ZOMBIE */
 		{ 0x200, 0, TS_B_RUNNING },            /* TASK_WAKING */

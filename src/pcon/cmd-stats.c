@@ -414,23 +414,21 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (interval < 0)
 		interval = 1;
 
-	struct pcon_container *cts[MAX_CONTAINERS];
-	int n = 0;
+	/* Every name given is opened, however many: none is silently left out. */
+	struct pcon_container *roots[MAX_CONTAINERS], **cts = roots;
+	int n;
 	if (optind == argc) {
 		s.tree = true;
-		n = open_roots(c, cts, MAX_CONTAINERS);
-		if (n < 0)
-			return 1;
+		n = open_roots(c, roots, MAX_CONTAINERS);
+	} else {
+		n = cli_open_specs(c, argv + optind, argc - optind, &cts);
 	}
-	for (int i = optind; i < argc; i++) {
-		int k = cli_open_all(c, argv[i], cts + n, MAX_CONTAINERS - n);
-		if (k < 0) {
-			cli_close_all(cts, n);
-			return 1;
-		}
-		n += k;
-	}
+	if (n < 0)
+		return 1;
 	int rc = run(&s, cts, n, interval, count);
-	cli_close_all(cts, n);
+	if (cts == roots)
+		cli_close_all(cts, n);
+	else
+		cli_free_specs(cts, n);
 	return rc;
 }

@@ -10,6 +10,9 @@ fails_with "unknown backend" "unknown backend 'nope'" $PCON stats --backend=nope
 fails_with "negative interval" "invalid interval" $PCON stats -i -1 /
 fails_with "zero count" "invalid count" $PCON stats -n 0 /
 fails_with "unknown hierarchy" "no hierarchy named" $PCON stats nohier:/
+many=(); for i in $(seq 70); do many+=(/); done
+check "every one of 70 containers named is shown" \
+	[ "$($PCON stats -b proc "${many[@]}" | wc -l)" -eq 70 ]
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip "stats on real cgroups" "needs root to create cgroups"; done_testing; exit 0

@@ -382,6 +382,11 @@ static void test_numtasks(void **state)
 	assert_string_equal(got("pids", "pids.max"), "5");
 	assert_int_equal(pcon_knob_set(c, "numtasks.max", "max"), 0);
 	assert_string_equal(got("pids", "pids.max"), "max");
+	/* The kernel reads pids.max in base 0: decimal is written, not the text. */
+	assert_int_equal(pcon_knob_set(c, "numtasks.max", "010"), 0);
+	assert_string_equal(got("pids", "pids.max"), "10");
+	assert_int_equal(pcon_knob_set(c, "numtasks.max", "09"), 0);
+	assert_string_equal(got("pids", "pids.max"), "9");
 	assert_refused(c, "pids", "pids.max", "numtasks.max", "-1", -ERANGE);
 	assert_refused(c, "pids", "pids.max", "numtasks.max", "4194305", -ERANGE);
 	assert_refused(c, "pids", "pids.max", "numtasks.max", "five", -EINVAL);

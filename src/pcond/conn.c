@@ -68,7 +68,7 @@ void buf_free(struct buf *b)
 static void conn_watch(struct pcond *d, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
-	ev.events = (c->reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->out.len > c->out.off ? EPOLLOUT : 0);
+	ev.events = (c->reading && !c->eof ? EPOLLIN | EPOLLRDHUP : 0) | (c->out.len > c->out.off ? EPOLLOUT : 0);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -158,8 +158,17 @@ static int flush_out(struct conn *c)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			/* A client that reads, but never quite all, would keep
+			 * the sent bytes at the front forever: drop them once
+			 * they are as many as the unsent ones (amortized O(1)). */
+			if (c->out.off >= c->out.len - c->out.off) {
+				memmove(c->out.p, c->out.p + c->out.off, c->out.len - c->out.off);
+				c->out.len -= c->out.off;
+				c->out.off = 0;
+			}
 			return 0;
+		}
 		if (n <= 0)
 			return -1;
 		c->out.off += (size_t)n;
@@ -188,6 +197,7 @@ static void process_input(struct pcond *d, struct conn *c)
 					http_request(d, c, NULL, 0); /* too long: 431 */
 					c->closing = true;
 				}
+				c->closing |= c->eof; /* a partial head gets no answer */
 				break;
 			}
 			http_request(d, c, p, (size_t)(end - p));
@@ -204,8 +214,12 @@ static void process_input(struct pcond *d, struct conn *c)
 			c->closing = true;
 			break;
 		}
-		if (r == 0)
+		if (r == 0) {
+			/* EOF: every complete request is answered; a partial last
+			 * one gets none. */
+			c->closing |= c->eof;
 			break;
+		}
 		api_request(d, c, p, len);
 		used_total += used;
 		if (c->stream) {
@@ -254,19 +268,16 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 			if (n < 0 && errno == EAGAIN)
 				break;
 			if (n <= 0) {
-				/* EOF: answer what was complete, then close. A partial
-				 * last request gets no answer. */
-				c->closing = true;
+				/* EOF: answer what was complete (process_input, as the
+				 * backlog allows), then close. A subscriber that shut
+				 * its writing side still gets events. */
+				c->eof = true;
 				c->reading = false;
 				break;
 			}
 			c->in_len += (size_t)n;
 		}
-		bool eof = c->closing;
-		c->closing = false;
 		process_input(d, c);
-		/* A subscriber that shut its writing side still gets events. */
-		c->closing |= eof && !c->stream;
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
 		conn_close(d, c);
 		return;
@@ -274,9 +285,12 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 	bool was_stream = c->stream;
 	if (conn_flush(d, c) < 0)
 		return;
-	if (!was_stream && c->reading && c->in_len > 0) {
+	if (!was_stream && c->reading && (c->in_len > 0 || c->eof)) {
 		process_input(d, c);
-		conn_watch(d, c);
+		if (c->out.len > c->out.off)
+			conn_watch(d, c); /* EPOLLOUT sends it, then reads on */
+		else
+			(void)conn_flush(d, c); /* closes c at EOF with nothing left */
 	}
 }
 

@@ -362,6 +362,10 @@ int main(int argc, char **argv)
 		o.cap = fds;
 	}
 	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
+	if (r < 0) {
+		tracker_done(&d.tr);
+		pcon_close(d.p);
+	}
 	if (r == -ENODEV)
 		return fail("--hierarchy: no such hierarchy mounted here (see 'pcon hierarchies')");
 	if (r < 0)

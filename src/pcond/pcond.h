@@ -104,6 +104,7 @@ struct conn {
 	size_t in_len;
 	struct buf out;
 	bool closing;        /* close once out is sent */
+	bool eof;            /* the client shut its writing side */
 	bool reading;        /* EPOLLIN wanted */
 	uint64_t last_ns;    /* last activity (monotonic) */
 	bool dead;           /* closed: freed after this round of the loop */

@@ -133,6 +133,8 @@ static void removed(struct pcon_events *e, struct ev_sub *s)
 	if (s->populated == 1) {
 		s->populated = 0;
 		emit(e, s, PCON_EVENT_EMPTY);
+		if (s->gone)
+			return; /* the callback unsubscribed: nothing more for it */
 	}
 	s->gone = true;
 	if (s->wd >= 0)
@@ -157,7 +159,12 @@ static void update(struct pcon_events *e, struct ev_sub *s)
 
 void ev_watch_remove(struct pcon_events *e, struct ev_sub *s)
 {
-	if (s->wd >= 0 && e->infd >= 0)
+	/* Subscriptions of one container share its watch (inotify gives one
+	 * wd per inode): it goes with the last of them. */
+	bool shared = false;
+	for (size_t i = 0; i < e->n_subs; i++)
+		shared |= &e->subs[i] != s && e->subs[i].wd == s->wd;
+	if (s->wd >= 0 && e->infd >= 0 && !shared)
 		(void)inotify_rm_watch(e->infd, s->wd);
 	s->wd = -1;
 }

@@ -165,6 +165,25 @@ static bool task_exiting(struct pcon_events *e, pid_t pid, pid_t tid)
 	return flags & 0x4; /* PF_EXITING */
 }
 
+/* w as a text ev_where_parse reads back ("ID::PATH" lines), for the cache;
+ * NULL when out of memory. */
+static char *where_text(struct pcon_events *e, const struct ev_where *w)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	for (int hid = 0; hid < EV_MAX_HIDS; hid++)
+		if (e->hid_map[hid] >= 0 && w->path[e->hid_map[hid]])
+			fprintf(f, "%d::%s\n", hid, w->path[e->hid_map[hid]]);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 /* Read where task tid of process pid is now. *ret_text (may be NULL) gets a
  * copy of the raw text for the cache. -ENOENT/-ESRCH: the task is gone. */
 int ev_where_read(struct pcon_events *e, pid_t pid, pid_t tid, struct ev_where *w, char **ret_text)
@@ -180,7 +199,8 @@ int ev_where_read(struct pcon_events *e, pid_t pid, pid_t tid, struct ev_where *
 	w->buf[n] = '\0';
 	if (task_exiting(e, pid, tid)) {
 		/* v1 shows an exiting task in "/" (only v2 keeps a zombie's
-		 * cgroup): take v1 paths from the cache, never cache this. */
+		 * cgroup): take v1 paths from the cache, never cache the raw
+		 * text (*ret_text gets the paths merged here). */
 		struct ev_task *t = ev_cache_get(e, tid);
 		if (!t)
 			return -ESRCH; /* as if gone: callers fall back to the parent */
@@ -198,6 +218,8 @@ int ev_where_read(struct pcon_events *e, pid_t pid, pid_t tid, struct ev_where *
 		for (size_t i = 0; i < nh && i < EV_MAX_HIERS; i++)
 			if (h[i].version == 1)
 				w->path[i] = copy && c.path[i] ? w->cbuf + (c.path[i] - c.buf) : NULL;
+		if (ret_text && !(*ret_text = where_text(e, w)))
+			return -ENOMEM;
 		return 0;
 	}
 	if (ret_text && !(*ret_text = strdup(w->buf)))
@@ -416,8 +438,10 @@ static void on_proc_event(struct pcon_events *e, const struct proc_event *pe)
 		ev_task_moved(e, &w, false);
 	} else if (text && ev_where_interesting(e, &w)) {
 		/* The parent was where the child starts: learn it too (it may have
-		 * moved in unseen, without eBPF), so its exit maps. */
-		if (ev.type == PCON_EVENT_FORK && !ev_cache_get(e, ev.parent_tid)) {
+		 * moved in unseen, without eBPF), so its exit maps. With eBPF its
+		 * moves were seen, and the child may have been moved in after the
+		 * fork: the guess would map the parent's later events there. */
+		if (ev.type == PCON_EVENT_FORK && !e->bpf && !ev_cache_get(e, ev.parent_tid)) {
 			char *copy = strdup(text);
 			if (copy)
 				ev_cache_put(e, ev.parent_pid, ev.parent_tid, copy);
@@ -661,6 +685,7 @@ _public_ int pcon_events_subscribe(struct pcon_events *e, const struct pcon_cont
 	s.fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
 	int r = !s.path ? -ENOMEM : s.fd < 0 ? negerrno() : ev_watch_add(e, &s);
 	if (r < 0) {
+		ev_watch_remove(e, &s); /* ev_watch_add may fail after adding the watch */
 		free(s.path);
 		closep(&s.fd);
 		return r;

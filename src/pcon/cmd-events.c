@@ -203,6 +203,8 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 {
 	struct events *s = userdata;
 	if (s->on_empty) {
+		if (ev->type == PCON_EVENT_GONE)
+			s->n_gone++; /* removed while empty: it will never empty now */
 		if (ev->type == PCON_EVENT_EMPTY && ev->subscription == s->empty_sub) {
 			s->emptied = true;
 			return -ECANCELED; /* stop dispatching: run the command */

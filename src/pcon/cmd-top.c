@@ -235,15 +235,16 @@ static int take_sample(struct top *t)
 	return 0;
 }
 
-/* Unknown values sort after known ones, whatever the direction. */
+static struct top *sorting;
+
+/* Unknown values sort after known ones, whatever the direction (cmp_rows
+ * reverses what this returns, so that part is reversed here first). */
 static int cmp_num(double a, double b, bool ka, bool kb)
 {
 	if (ka != kb)
-		return ka ? -1 : 1;
+		return (ka ? -1 : 1) * (sorting->reverse ? -1 : 1);
 	return a < b ? 1 : a > b ? -1 : 0; /* biggest first */
 }
-
-static struct top *sorting;
 
 static int cmp_rows(const void *pa, const void *pb)
 {
@@ -325,7 +326,10 @@ static int run_batch(struct top *t)
 {
 	char line[8192];
 	for (long i = 0; t->iterations == 0 || i < t->iterations; i++) {
-		usleep((useconds_t)(t->delay * 1e6));
+		/* not usleep: its useconds_t wraps past 4294 s (-d takes a day) */
+		struct timespec d = { (time_t)t->delay, (long)((t->delay - (time_t)t->delay) * 1e9) };
+		while (nanosleep(&d, &d) < 0 && errno == EINTR)
+			;
 		int r = take_sample(t);
 		if (r < 0)
 			return cli_errno(t->root, r);
@@ -394,6 +398,7 @@ static int run_curses(struct top *t)
 			case 'm': t->sort = SORT_MEMORY; break;
 			case 'l': t->sort = SORT_LOAD; break;
 			case 'r': t->reverse = !t->reverse; break;
+			case KEY_RESIZE: break; /* LINES and COLS changed: draw again */
 			case ' ': again = true; continue;
 			default: continue;
 			}

@@ -43,6 +43,15 @@ for _ in $(seq 50); do grep -q rc= "$out" && break; sleep 0.1; done
 wait $oe 2>/dev/null
 check "--on-empty: ran the command with the name" grep -qx "emptied unified:/$PFX/a" "$out"
 check "--on-empty: its exit status" grep -qx "rc=5" "$out"
+# --on-empty: a container removed while empty never empties: pcon exits 0
+$PCON create "unified:/$PFX/c" >/dev/null
+( timeout -s KILL 10 $PCON events --on-empty 'echo ran' "unified:/$PFX/c" >"$out"; echo "rc=$?" >>"$out" ) & oe=$!
+sleep 1
+rmdir "$CG/$PFX/c"
+for _ in $(seq 50); do grep -q rc= "$out" && break; sleep 0.1; done
+check "--on-empty: exits 0 once the container is removed" grep -qx "rc=0" "$out"
+check "--on-empty: the command did not run" bash -c "! grep -q ran '$out'"
+wait $oe 2>/dev/null
 fails_with "--on-empty needs a container" "needs a command and a container" $PCON events --on-empty true
 fails_with "events: bad option" "invalid option" $PCON events --bogus
 if [ -x "$PCON_PLAIN" ]; then
@@ -56,8 +65,10 @@ check "top -b: two headers" [ "$(grep -c '^Container' "$out")" = 2 ]
 check "top -b: a row for /a" grep -q "^unified:/$PFX/a " "$out"
 check "top -b: no terminal control" bash -c "! grep -q $'\e' '$out'"
 check "top -b: load is '-' without pcond" bash -c "awk '/\\/a /{print \$8}' '$out' | grep -qx -- -"
+timeout 2 $PCON top -b -n 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
+check "top -b: a delay past 4294 s is waited (rc=$rc)" [ $rc = 124 ] && [ ! -s "$out" ]
 fails_with "top: bad order" "invalid order" $PCON top -b -o bogus
-fails_with "top: no terminal" "needs a terminal" $PCON top -n 1 </dev/null >/dev/null
+fails_with "top: no terminal" "needs a terminal" $PCON top -n 1 </dev/null
 
 # top in tmux: rows appear, sort key changes with a key, q quits
 if command -v tmux >/dev/null; then
@@ -74,6 +85,24 @@ if command -v tmux >/dev/null; then
 	tmux -L "$SOCK" send-keys q; sleep 0.5
 	screen=$(tmux -L "$SOCK" capture-pane -p)
 	check "top in tmux: q quits" bash -c "! grep -q 'pcon top' <<<'$screen'"
+	# reversed, unknown values still sort last (b has no cpuacct: CPU '-')
+	$PCON create "cpuacct,memory:/$PFX/r/a" "memory:/$PFX/r/b" >/dev/null
+	tmux -L "$SOCK" new-session -d -s rev -x 150 -y 30 "$PCON_PLAIN top -d 0.3 memory:/$PFX/r; sleep 2"
+	sleep 1.5
+	tmux -L "$SOCK" send-keys -t rev r; sleep 0.5
+	screen=$(tmux -L "$SOCK" capture-pane -t rev -p)
+	last=$(grep -o "memory:/$PFX/r[^ ]*" <<<"$screen" | tail -n 1)
+	if grep -q "(reversed)" <<<"$screen" && [ "$last" = "memory:/$PFX/r/b" ]; then ok "top in tmux: reversed, unknown CPU last"
+	else not_ok "top in tmux: reversed, unknown CPU last"; sed 's/^/#   /' <<<"$screen"; fi
+	tmux -L "$SOCK" send-keys -t rev q
+	# a resized terminal is drawn again at once, not at the next refresh
+	tmux -L "$SOCK" new-session -d -s rsz -x 150 -y 5 "$PCON_PLAIN top -d 60 -o path memory:/$PFX/r; sleep 2"
+	sleep 1
+	tmux -L "$SOCK" resize-window -t rsz -x 150 -y 20; sleep 0.5
+	screen=$(tmux -L "$SOCK" capture-pane -t rsz -p)
+	if grep -q "memory:/$PFX/r/b" <<<"$screen"; then ok "top in tmux: redrawn on resize"
+	else not_ok "top in tmux: redrawn on resize"; sed 's/^/#   /' <<<"$screen"; fi
+	tmux -L "$SOCK" send-keys -t rsz q
 else
 	skip "top in tmux" "tmux is not installed (make deps)"
 fi

@@ -273,6 +273,157 @@ static void test_moves_tracked(void **state)
 		SKIP_BECAUSE("the eBPF move tracker does not load here");
 }
 
+static void sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+}
+
+static void kill_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* Two subscriptions of one container share its inotify watch: ending one
+ * must not end the other (it heard EMPTY and GONE of a live container). */
+static void test_shared_watch(void **state)
+{
+	(void)state;
+	const struct pcon_hier *h;
+	if (pcon_hier_find(P, "unified", &h) < 0)
+		SKIP_BECAUSE("no v2 hierarchy here");
+	assert_int_equal(pt_cleanup(), 0);
+	struct pcon_container *c = make(h, "shared");
+	const struct pcon_container *in[] = { c };
+	pid_t pid = pt_spawn_in(in, 1, sleeper, NULL);
+	struct pcon_events *e;
+	assert_int_equal(pcon_events_new(P, 0, &e), 0);
+	int s1 = pcon_events_subscribe(e, c, 0), s2 = pcon_events_subscribe(e, c, 0);
+	assert_true(s1 >= 0 && s2 >= 0);
+	assert_int_equal(pcon_events_populated(e, s2), 1);
+	n_recs = 0;
+	assert_int_equal(pcon_events_unsubscribe(e, s1), 0);
+	assert_false(wait_for(e, PCON_EVENT_GONE, s2, 0, 1500));
+	assert_int_equal(count(s2, PCON_EVENT_EMPTY), 0);
+	kill_reap(pid);
+	assert_true(wait_for(e, PCON_EVENT_EMPTY, s2, 0, 3000));
+	assert_int_equal(count(s1, PCON_EVENT_EMPTY), 0);
+	pcon_events_free(e);
+	pcon_container_free(c);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+static pid_t spawn_exit(void);
+
+struct mover {
+	const struct pcon_container *to;
+	int go;
+};
+
+static void move_and_exit(void *arg)
+{
+	const struct mover *m = arg;
+	char c;
+	if (read(m->go, &c, 1) != 1 || pcon_container_attach(m->to, getpid(), false) < 0)
+		_exit(1);
+	_exit(9);
+}
+
+/* A task moved and exiting before pcon reads the move (its /proc entry is
+ * read while exiting): its exit maps to where it moved. */
+static void test_move_then_exit(void **state)
+{
+	(void)state;
+	const struct pcon_hier *h;
+	if (pcon_hier_find(P, "unified", &h) < 0)
+		SKIP_BECAUSE("no v2 hierarchy here");
+	assert_int_equal(pt_cleanup(), 0);
+	struct pcon_events *e;
+	assert_int_equal(pcon_events_new(P, 0, &e), 0);
+	if (!pcon_events_tracks_moves(e)) {
+		pcon_events_free(e);
+		SKIP_BECAUSE("the eBPF move tracker does not load here");
+	}
+	struct pcon_container *a = make(h, "from"), *b = make(h, "to");
+	int sa = pcon_events_subscribe(e, a, 0), sb = pcon_events_subscribe(e, b, 0);
+	assert_true(sa >= 0 && sb >= 0);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	struct mover m = { b, fds[0] };
+	const struct pcon_container *in[] = { a };
+	n_recs = 0;
+	pid_t pid = pt_spawn_in(in, 1, move_and_exit, &m);
+	close(fds[0]);
+	assert_true(wait_for(e, PCON_EVENT_MOVE, sa, pid, 3000)); /* cached in a */
+	/* we forked it and it was moved after: we are not in a, nor what we fork */
+	pid_t other = spawn_exit();
+	assert_int_equal(waitpid(other, NULL, 0), other);
+	assert_false(wait_for(e, PCON_EVENT_EXIT, sa, other, 500));
+	assert_false(wait_for(e, PCON_EVENT_FORK, sa, other, 0));
+	assert_int_equal(write(fds[1], "g", 1), 1);
+	close(fds[1]);
+	siginfo_t si;
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0); /* a zombie */
+	assert_true(wait_for(e, PCON_EVENT_EXIT, sb, pid, 3000));
+	assert_int_equal(count(sa, PCON_EVENT_EXIT), 0);
+	struct pcon_events_stats st;
+	pcon_events_stats(e, &st);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	pcon_events_free(e);
+	pcon_container_free(a);
+	pcon_container_free(b);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+struct unsub {
+	struct pcon_events *e;
+};
+
+static int unsub_on_empty(const struct pcon_event *ev, void *userdata)
+{
+	struct unsub *u = userdata;
+	if (ev->type == PCON_EVENT_EMPTY)
+		assert_int_equal(pcon_events_unsubscribe(u->e, ev->subscription), 0);
+	return record(ev, NULL);
+}
+
+/* Unsubscribing from the callback on EMPTY of a removed v1 container: no
+ * GONE follows for the ended subscription. */
+static void test_unsubscribe_on_empty(void **state)
+{
+	(void)state;
+	const struct pcon_hier *h;
+	if (pcon_hier_find(P, "pids", &h) < 0 || h->version != 1)
+		SKIP_BECAUSE("no v1 pids hierarchy here");
+	assert_int_equal(pt_cleanup(), 0);
+	struct pcon_container *c = make(h, "unsub");
+	const struct pcon_container *in[] = { c };
+	pid_t pid = pt_spawn_in(in, 1, sleeper, NULL);
+	struct pcon_events *e;
+	assert_int_equal(pcon_events_new(P, 0, &e), 0);
+	int s = pcon_events_subscribe(e, c, 0);
+	assert_true(s >= 0);
+	assert_int_equal(pcon_events_populated(e, s), 1);
+	kill_reap(pid);
+	assert_int_equal(pcon_container_remove(h, c->path, false), 0);
+	n_recs = 0;
+	struct unsub u = { e };
+	for (int64_t end = now_ms() + 2500; now_ms() < end;) {
+		struct pollfd pfd = { .fd = pcon_events_fd(e), .events = POLLIN };
+		(void)poll(&pfd, 1, 100);
+		assert_true(pcon_events_dispatch(e, unsub_on_empty, &u) >= 0);
+	}
+	assert_int_equal(count(s, PCON_EVENT_EMPTY), 1);
+	assert_int_equal(count(s, PCON_EVENT_GONE), 0);
+	assert_int_equal(pcon_events_populated(e, s), -EINVAL);
+	pcon_events_free(e);
+	pcon_container_free(c);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
 static long rss_kb(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -430,6 +581,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_lifecycle_v2_nobpf),
 	cmocka_unit_test(test_lifecycle_v1),
 	cmocka_unit_test(test_lifecycle_v1_nobpf),
+	cmocka_unit_test(test_shared_watch),
+	cmocka_unit_test(test_move_then_exit),
+	cmocka_unit_test(test_unsubscribe_on_empty),
 	cmocka_unit_test(test_churn),
 };
 

@@ -7,12 +7,7 @@
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/pcond.bash"
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip "pcond-conn" "needs root to read every hierarchy"; done_testing; exit 0
-fi
-if [ -z "$PY" ]; then
-	skip "pcond-conn" "needs python3 for socket clients"; done_testing; exit 0
-fi
+need_root_and_python "pcond-conn"
 
 S=$dir/pcond.sock
 port=$((20000 + ($$ + 3) % 20000))

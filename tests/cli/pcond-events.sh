@@ -9,12 +9,7 @@
 . "$(dirname "$0")/pcond.bash"
 PCON_PLAIN=${PCON_PLAIN:-$PCON}
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip "pcond events" "needs root to create cgroups"; done_testing; exit 0
-fi
-if [ -z "$PY" ]; then
-	skip "pcond events" "needs python3 for socket clients"; done_testing; exit 0
-fi
+need_root_and_python "pcond events"
 if ! $PCON hierarchies --json | jq -e "any(.[]; .version == 2)" >/dev/null; then
 	skip "pcond events" "no unified hierarchy here"; done_testing; exit 0
 fi

@@ -14,6 +14,16 @@ finish() {
 }
 trap finish EXIT
 
+# need_root_and_python NAME: skip the whole script, saying why, where it cannot run.
+need_root_and_python() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1" "needs root to create cgroups"; done_testing; exit 0
+	fi
+	if [ -z "$PY" ]; then
+		skip "$1" "needs python3 for socket clients"; done_testing; exit 0
+	fi
+}
+
 # ask SOCKET LINE...: send the lines on one connection, print every reply.
 ask() {
 	"$PY" - "$@" <<'PYEOF'

@@ -5,12 +5,7 @@
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/pcond.bash"
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip "pcond" "needs root to create cgroups"; done_testing; exit 0
-fi
-if [ -z "$PY" ]; then
-	skip "pcond" "needs python3 for socket clients"; done_testing; exit 0
-fi
+need_root_and_python "pcond"
 
 
 S=$dir/pcond.sock

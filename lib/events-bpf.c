@@ -20,12 +20,6 @@ struct ev_bpf {
 	uint64_t dropped;   /* the program's drop count last reported */
 };
 
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level; (void)fmt; (void)ap;
-	return 0; /* the library never prints */
-}
-
 /* Re-read where tid is; cache it if it is somewhere we watch, else forget it. */
 static void refresh(struct pcon_events *e, pid_t pid, pid_t tid)
 {
@@ -119,7 +113,7 @@ int ev_bpf_new(struct pcon_events *e, struct ev_bpf **ret)
 	struct ev_bpf *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
+	libbpf_quiet();
 	b->skel = attach_bpf__open_and_load();
 	int r = b->skel ? 0 : negerrno();
 	if (r == 0 && attach_bpf__attach(b->skel) != 0)
@@ -129,7 +123,6 @@ int ev_bpf_new(struct pcon_events *e, struct ev_bpf **ret)
 		if (!b->rb)
 			r = negerrno();
 	}
-	libbpf_set_print(old);
 	if (r < 0) {
 		ev_bpf_free(b);
 		return r;

@@ -95,6 +95,7 @@ _public_ int pcon_open(const char *sysroot, struct pcon **ret)
 	if (!p)
 		return -ENOMEM;
 	p->proc_fd = -EBADF;
+	taskstate_bpf_setup(p);
 	if (!(p->sysroot = strdup(sysroot)))
 		return -ENOMEM;
 

@@ -46,12 +46,23 @@ struct pcon {
 	struct {
 		int bpf_err;                  /* 0 not tried, 1 loaded, <0 the loader's error */
 		struct taskstate_bpf *skel;
+		int walk;                     /* enum pcon_walk the loaded program runs */
+		int want;                     /* the walk PCON_BPF_WALK asked for at pcon_open */
+		void *recs;                   /* the records map, mapped read-only */
+		size_t recs_size;
+		uint32_t recs_max;
 		struct mnl_socket *nl;        /* taskstats netlink socket */
 		unsigned portid, seq;
 		uint16_t family;
 	} ts;
 };
 
+/* libbpf's log hook is process-wide: libpcon sets it once to a silent one,
+ * never swaps it per call (the library never prints; errors are returned). */
+void libbpf_quiet(void);
+
+/* taskstate-bpf.c: note at pcon_open which walk PCON_BPF_WALK forces. */
+void taskstate_bpf_setup(struct pcon *p);
 /* taskstate-bpf.c, taskstate-kernel.c: free what a handle's backends hold. */
 void taskstate_bpf_release(struct pcon *p);
 void taskstate_kernel_release(struct pcon *p);

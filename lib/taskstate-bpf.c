@@ -1,22 +1,107 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * bpf backend: runs lib/bpf/taskstate.bpf.c, a cgroup iterator that counts
- * each cgroup's threads by __state and in_iowait inside the kernel. The
- * program is loaded once per pcon handle, on first use, and kept until
- * pcon_close; each query attaches a short-lived iterator
- * link to the container's directory fd and reads one record per cgroup.
+ * bpf backend: runs lib/bpf/taskstate.bpf.c. The program is loaded once per
+ * pcon handle, on first use, and kept until pcon_close. Loading probes which
+ * walk this kernel can run: the cgroup iterator with the css_task kfuncs
+ * (6.7+) first, else the task iterator (5.8+); PCON_BPF_WALK=css_task|task
+ * in the environment at pcon_open forces one. Each query attaches a short-lived iterator
+ * link, runs it with one read() (the programs write no output: a cgroup
+ * iterator cannot resume a second read), and reads the records the walk left
+ * in the array map, which is mapped into this process.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "taskstate-internal.h"
 #include "taskstate.skel.h"
 
+/* Past this many cgroups in one walk, the backend answers -ENOSPC. */
+#define RECS_LIMIT (1u << 20)
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level; (void)fmt; (void)ap;
-	return 0; /* the library never prints; errors are returned */
+	return 0;
+}
+
+static void silence_libbpf(void)
+{
+	libbpf_set_print(quiet);
+}
+
+void libbpf_quiet(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, silence_libbpf);
+}
+
+static void unload(struct pcon *p)
+{
+	if (p->ts.recs && p->ts.recs != MAP_FAILED)
+		munmap(p->ts.recs, p->ts.recs_size);
+	p->ts.recs = NULL;
+	taskstate_bpf__destroy(p->ts.skel);
+	p->ts.skel = NULL;
+}
+
+static enum pcon_walk forced_walk(void);
+
+/* Load the program of one walk with room for max records; map its records. */
+static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
+{
+	libbpf_quiet();
+	struct taskstate_bpf *skel = taskstate_bpf__open();
+	if (!skel)
+		return negerrno();
+	int r = 0;
+	if (bpf_program__set_autoload(skel->progs.count_css, walk == PCON_WALK_CSS_TASK) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_tasks, walk == PCON_WALK_TASK) < 0 ||
+	    bpf_map__set_max_entries(skel->maps.recs, max) < 0 ||
+	    bpf_map__set_max_entries(skel->maps.slots, walk == PCON_WALK_TASK ? max : 1) < 0 ||
+	    taskstate_bpf__load(skel) != 0)
+		r = negerrno();
+	if (r < 0) {
+		taskstate_bpf__destroy(skel);
+		return r;
+	}
+	size_t size = (size_t)max * sizeof(struct ts_record);
+	long page = sysconf(_SC_PAGESIZE);
+	size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+	void *recs = mmap(NULL, size, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.recs), 0);
+	if (recs == MAP_FAILED) {
+		r = negerrno();
+		taskstate_bpf__destroy(skel);
+		return r;
+	}
+	unload(p);
+	skel->bss->max_recs = max;
+	p->ts.skel = skel;
+	p->ts.recs = recs;
+	p->ts.recs_size = size;
+	p->ts.recs_max = max;
+	p->ts.walk = walk;
+	return 0;
+}
+
+/* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
+void taskstate_bpf_setup(struct pcon *p)
+{
+	p->ts.want = forced_walk();
+}
+
+static enum pcon_walk forced_walk(void)
+{
+	const char *w = getenv("PCON_BPF_WALK");
+	if (!w || !*w)
+		return PCON_WALK_NONE;
+	for (int i = PCON_WALK_CSS_TASK; i < PCON_WALK_MAX; i++)
+		if (strcmp(w, pcon_walk_to_string((enum pcon_walk)i)) == 0)
+			return (enum pcon_walk)i;
+	return PCON_WALK_INVALID;
 }
 
 /* Load the program once per handle; remember a failure so auto does not retry per query. */
@@ -27,94 +112,146 @@ int taskstate_bpf_ready(struct pcon *p)
 		return -EOPNOTSUPP;
 	if (p->ts.bpf_err != 0)
 		return p->ts.bpf_err < 0 ? p->ts.bpf_err : 0;
-	libbpf_print_fn_t old = libbpf_set_print(quiet);
-	struct taskstate_bpf *skel = taskstate_bpf__open();
-	int r = skel ? 0 : negerrno();
-	if (r == 0 && taskstate_bpf__load(skel) != 0)
-		r = negerrno();
-	libbpf_set_print(old);
-	if (r < 0) {
-		taskstate_bpf__destroy(skel);
-		/* A verifier or BTF refusal (old kernel, no kfuncs) reads best as "not supported". */
-		p->ts.bpf_err = (r == -EINVAL || r == -ENOENT || r == -ESRCH) ? -EOPNOTSUPP : r;
-		return p->ts.bpf_err;
-	}
-	p->ts.skel = skel;
-	p->ts.bpf_err = 1;
-	return 0;
+	enum pcon_walk want = p->ts.want;
+	int r;
+	if (want == PCON_WALK_INVALID)
+		r = -EINVAL;
+	else if (want != PCON_WALK_NONE)
+		r = load(p, want, TS_RECS_DEFAULT);
+	else if ((r = load(p, PCON_WALK_CSS_TASK, TS_RECS_DEFAULT)) < 0)
+		/* No css_task kfuncs (before 6.7): every thread, once. */
+		r = load(p, PCON_WALK_TASK, TS_RECS_DEFAULT);
+	p->ts.bpf_err = r < 0 ? r : 1;
+	return r;
 }
 
 void taskstate_bpf_release(struct pcon *p)
 {
-	taskstate_bpf__destroy(p->ts.skel);
-	p->ts.skel = NULL;
+	unload(p);
 	p->ts.bpf_err = 0;
 }
 
-static void add_record(struct pcon_taskstats *acc, const struct ts_record *rec)
+enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p)
 {
-	acc->running += rec->n[TS_B_RUNNING];
-	acc->sleeping += rec->n[TS_B_SLEEPING];
-	acc->uninterruptible += rec->n[TS_B_UNINTERRUPTIBLE];
-	acc->stopped += rec->n[TS_B_STOPPED];
-	acc->idle += rec->n[TS_B_IDLE];
-	acc->other += rec->n[TS_B_OTHER];
-	for (int b = 0; b < TS_B_MAX; b++)
-		acc->total += rec->n[b];
-	acc->io_wait += rec->io_wait;
-	acc->containers++;
+	return p->ts.bpf_err > 0 ? p->ts.walk : PCON_WALK_NONE;
 }
 
-/* Read every record the iterator fd yields; reads may end mid-record. */
-static int read_records(int iter_fd, struct pcon_taskstats *acc)
+/* Run one iterator of prog (attached to cgroup_fd for a cgroup iterator) to its end. */
+static int run_iter(const struct bpf_program *prog, int cgroup_fd, bool recursive)
 {
-	char buf[64 * sizeof(struct ts_record)];
-	size_t have = 0;
-	for (;;) {
-		ssize_t n = read(iter_fd, buf + have, sizeof(buf) - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negerrno();
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		size_t used = 0;
-		for (; have - used >= sizeof(struct ts_record); used += sizeof(struct ts_record)) {
-			struct ts_record rec;
-			memcpy(&rec, buf + used, sizeof(rec));
-			add_record(acc, &rec);
-		}
-		memmove(buf, buf + used, have - used);
-		have -= used;
-	}
-	return have == 0 ? 0 : -EBADMSG;
-}
-
-int taskstate_bpf_read(struct pcon *p, const struct pcon_container *c, bool recursive,
-		       struct pcon_taskstats *acc)
-{
-	int r = taskstate_bpf_ready(p);
-	if (r < 0)
-		return r;
 	union bpf_iter_link_info info = { 0 };
-	info.cgroup.order = recursive ? BPF_CGROUP_ITER_DESCENDANTS_PRE : BPF_CGROUP_ITER_SELF_ONLY;
-	info.cgroup.cgroup_fd = (__u32)c->fd;
-	/* The raw link call: libbpf's attach helper would print on failure. */
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &info, .iter_info_len = sizeof(info));
-	int prog_fd = bpf_program__fd(p->ts.skel->progs.taskstate_count);
-	_cleanup_close_ int link = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &opts);
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	if (cgroup_fd >= 0) {
+		info.cgroup.order = recursive ? BPF_CGROUP_ITER_DESCENDANTS_PRE
+					      : BPF_CGROUP_ITER_SELF_ONLY;
+		info.cgroup.cgroup_fd = (__u32)cgroup_fd;
+		opts.iter_info = &info;
+		opts.iter_info_len = sizeof(info);
+	}
+	_cleanup_close_ int link = bpf_link_create(bpf_program__fd(prog), 0, BPF_TRACE_ITER, &opts);
 	if (link < 0)
 		return link == -1 ? negerrno() : link;
 	_cleanup_close_ int fd = bpf_iter_create(link);
 	if (fd < 0)
 		return fd == -1 ? negerrno() : fd;
-	struct pcon_taskstats s = { 0 };
-	r = read_records(fd, &s);
+	char buf[64];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EINTR)
+			return negerrno();
+	return 0;
+}
+
+/* The hierarchy value count_tasks looks threads up in, or -EOPNOTSUPP. */
+static int task_walk_hier(const struct pcon_container *c, uint32_t *ret)
+{
+	if (c->hier->version == 2) {
+		*ret = TS_HIER_V2;
+		return 0;
+	}
+	/* A named v1 hierarchy has no controller: no css_set slot leads to it. */
+	if (c->hier->id <= 0 || !c->hier->controllers || !c->hier->controllers[0])
+		return -EOPNOTSUPP;
+	*ret = (uint32_t)c->hier->id;
+	return 0;
+}
+
+/* Empty count_tasks' id -> slot map for the next walk: one batch delete of
+ * the ids the walk recorded. */
+static int clear_slots(struct pcon *p)
+{
+	uint32_t n = p->ts.skel->bss->n_recs;
+	if (n == 0)
+		return 0;
+	_cleanup_free_ uint64_t *ids = malloc(n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	const struct ts_record *recs = p->ts.recs;
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = recs[i].cgroup_id;
+	__u32 count = n;
+	if (bpf_map_delete_batch(bpf_map__fd(p->ts.skel->maps.slots), ids, &count, NULL) < 0)
+		return negerrno();
+	return 0;
+}
+
+/* One walk; -ENOSPC if the records did not fit. */
+static int walk_once(struct pcon *p, const struct pcon_container *c, bool recursive)
+{
+	struct taskstate_bpf *skel = p->ts.skel;
+	skel->bss->n_recs = 0;
+	skel->bss->overflow = 0;
+	skel->bss->unmapped = 0;
+	if (p->ts.walk == PCON_WALK_CSS_TASK) {
+		int r = run_iter(skel->progs.count_css, c->fd, recursive);
+		if (r < 0)
+			return r;
+	} else {
+		uint32_t hier;
+		int r = task_walk_hier(c, &hier);
+		if (r < 0)
+			return r;
+		skel->bss->hier = hier;
+		r = run_iter(skel->progs.count_tasks, -1, false);
+		int rr = clear_slots(p);
+		if (r < 0 || rr < 0)
+			return r < 0 ? r : rr;
+	}
+	return skel->bss->overflow ? -ENOSPC : 0;
+}
+
+static void record_counts(const struct ts_record *rec, struct pcon_taskstats *ret)
+{
+	*ret = (struct pcon_taskstats){ 0 };
+	for (int b = 0; b < TS_B_MAX; b++)
+		taskstats_add_n(ret, (enum ts_bucket)b, rec->n[b]);
+	ret->io_wait = rec->io_wait;
+}
+
+int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recursive,
+		       struct pcon_tsnap *s)
+{
+	int r = taskstate_bpf_ready(p);
 	if (r < 0)
 		return r;
-	if (s.containers == 0)
+	/* A walk that outgrows the map is run again with a larger one. */
+	while ((r = walk_once(p, c, recursive)) == -ENOSPC && p->ts.recs_max < RECS_LIMIT) {
+		r = load(p, p->ts.walk, p->ts.recs_max * 8 < RECS_LIMIT ? p->ts.recs_max * 8 : RECS_LIMIT);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	const struct ts_record *recs = p->ts.recs;
+	uint32_t n = p->ts.skel->bss->n_recs;
+	if (p->ts.walk == PCON_WALK_CSS_TASK && n == 0)
 		return -ENOENT; /* the iterator found no cgroup: it is gone */
-	*acc = s;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pcon_taskstats own;
+		record_counts(&recs[i], &own);
+		r = tsnap_add(s, recs[i].cgroup_id, recs[i].parent_id, &own);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

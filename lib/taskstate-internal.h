@@ -24,6 +24,20 @@ static inline void taskstats_add(struct pcon_taskstats *s, enum ts_bucket b, boo
 	s->total++;
 }
 
+/* Count n threads of the given bucket into s. */
+static inline void taskstats_add_n(struct pcon_taskstats *s, enum ts_bucket b, uint64_t n)
+{
+	switch (b) {
+	case TS_B_RUNNING: s->running += n; break;
+	case TS_B_SLEEPING: s->sleeping += n; break;
+	case TS_B_UNINTERRUPTIBLE: s->uninterruptible += n; break;
+	case TS_B_STOPPED: s->stopped += n; break;
+	case TS_B_IDLE: s->idle += n; break;
+	default: s->other += n; break;
+	}
+	s->total += n;
+}
+
 /* The state bits /proc's one-letter state stands for (fs/proc/array.c). */
 unsigned int taskstate_letter_bits(char letter, unsigned int *ret_exit_state);
 
@@ -39,8 +53,18 @@ struct cgroupstats;
 int taskstate_kernel_query(struct pcon *p, int fd, struct cgroupstats *ret);
 /* 0 if the eBPF program is loaded (loading it once), else the loader's error. */
 int taskstate_bpf_ready(struct pcon *p);
-/* bpf covers descendants itself (one iterator walk). */
-int taskstate_bpf_read(struct pcon *p, const struct pcon_container *c, bool recursive,
-		       struct pcon_taskstats *acc);
+/* The walk the loaded program runs (PCON_WALK_NONE if none is loaded). */
+enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p);
+/* One iterator walk of c (with its descendants if recursive) into s. */
+int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recursive,
+		       struct pcon_tsnap *s);
+
+/* tsnap.c: build a snapshot; sparse: ids not added had no threads. */
+int tsnap_new(bool sparse, struct pcon_tsnap **ret);
+int tsnap_add(struct pcon_tsnap *s, uint64_t id, uint64_t parent, const struct pcon_taskstats *own);
+void tsnap_set_info(struct pcon_tsnap *s, const struct pcon_taskstate_info *info);
+void tsnap_set_fallback(struct pcon_tsnap *s, int err);
+/* Sort, and sum every container's subtree. */
+void tsnap_finish(struct pcon_tsnap *s);
 
 #endif

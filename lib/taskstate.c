@@ -18,6 +18,17 @@ _public_ const char *pcon_backend_to_string(enum pcon_backend b)
 	return b >= 0 && b < PCON_BACKEND_MAX ? backend_names[b] : NULL;
 }
 
+static const char *const walk_names[PCON_WALK_MAX] = {
+	[PCON_WALK_NONE] = "none",
+	[PCON_WALK_CSS_TASK] = "css_task",
+	[PCON_WALK_TASK] = "task",
+};
+
+_public_ const char *pcon_walk_to_string(enum pcon_walk w)
+{
+	return w >= 0 && w < PCON_WALK_MAX ? walk_names[w] : NULL;
+}
+
 _public_ enum pcon_backend pcon_backend_from_string(const char *s)
 {
 	for (int i = 0; s && i < PCON_BACKEND_MAX; i++)
@@ -64,21 +75,23 @@ static int container_alive(const struct pcon_container *c)
 
 typedef int (*read_one_fn)(struct pcon *p, const struct pcon_container *c, struct pcon_taskstats *acc);
 
-/* c's own threads, then (recursive) every descendant's. A descendant that
- * vanishes during the walk is skipped; c itself vanishing is an error. */
-static int walk(struct pcon *p, const struct pcon_container *c, bool recursive, bool top,
-		read_one_fn fn, struct pcon_taskstats *acc)
+/* c's own threads, then (recursive) every descendant's, one entry each. A
+ * descendant that vanishes during the walk is skipped; c itself vanishing
+ * is an error. */
+static int walk(struct pcon *p, const struct pcon_container *c, uint64_t parent, bool recursive,
+		bool top, read_one_fn fn, unsigned unknown, struct pcon_tsnap *s)
 {
-	int r = fn(p, c, acc);
+	struct pcon_taskstats own = { .unknown = unknown };
+	int r = fn(p, c, &own);
 	if (r < 0)
 		return r;
-	acc->containers++;
-	if (!recursive)
-		return 0;
+	r = tsnap_add(s, c->id, parent, &own);
+	if (r < 0 || !recursive)
+		return r;
 	_cleanup_strv_free_ char **kids = NULL;
 	r = pcon_container_children(c, &kids);
 	if (r < 0)
-		return r == -ENOENT && !top ? 0 : r;
+		return (r == -ENOENT || r == -ENODEV) && !top ? 0 : r;
 	for (int i = 0; kids[i]; i++) {
 		struct pcon_container *k;
 		r = pcon_container_open_child(c, kids[i], &k);
@@ -86,66 +99,98 @@ static int walk(struct pcon *p, const struct pcon_container *c, bool recursive, 
 			continue;
 		if (r < 0)
 			return r;
-		r = walk(p, k, true, false, fn, acc);
+		r = walk(p, k, c->id, true, false, fn, unknown, s);
 		pcon_container_free(k);
-		if (r == -ENOENT)
-			continue;
+		if (r == -ENOENT || r == -ENODEV)
+			continue; /* removed while we looked */
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int read_with(struct pcon *p, const struct pcon_container *c, enum pcon_backend b,
-		     bool recursive, struct pcon_taskstats *ret)
+/* Snapshot c (and, recursive, its subtree) with one backend. */
+static int take_with(struct pcon *p, const struct pcon_container *c, enum pcon_backend b,
+		     bool recursive, struct pcon_tsnap **ret)
 {
-	struct pcon_taskstats s = { 0 };
+	struct pcon_taskstate_info info = { .backend = b };
 	int r;
+	if (b == PCON_BACKEND_BPF && (r = taskstate_bpf_ready(p)) < 0)
+		return r;
+	if (b == PCON_BACKEND_BPF)
+		info.walk = taskstate_bpf_walk_kind(p);
+	if (b == PCON_BACKEND_KERNEL && c->hier->version != 1)
+		return -EPROTONOSUPPORT;
+	struct pcon_tsnap *s;
+	r = tsnap_new(info.walk == PCON_WALK_TASK, &s);
+	if (r < 0)
+		return r;
 	switch (b) {
 	case PCON_BACKEND_PROC:
-		s.unknown = PCON_TASKSTATS_IO_WAIT;
-		r = walk(p, c, recursive, true, taskstate_proc_read, &s);
+		r = walk(p, c, 0, recursive, true, taskstate_proc_read, PCON_TASKSTATS_IO_WAIT, s);
 		break;
 	case PCON_BACKEND_KERNEL:
-		if (c->hier->version != 1)
-			return -EPROTONOSUPPORT;
-		s.unknown = PCON_TASKSTATS_IDLE;
-		r = walk(p, c, recursive, true, taskstate_kernel_read, &s);
+		r = walk(p, c, 0, recursive, true, taskstate_kernel_read, PCON_TASKSTATS_IDLE, s);
 		break;
 	case PCON_BACKEND_BPF:
-		r = taskstate_bpf_read(p, c, recursive, &s);
+		r = taskstate_bpf_walk(p, c, recursive, s);
 		break;
 	default:
-		return -EINVAL;
+		r = -EINVAL;
 	}
 	if (r >= 0 && b != PCON_BACKEND_PROC)
 		r = container_alive(c);
-	if (r < 0)
+	if (r < 0) {
+		pcon_tsnap_free(s);
 		return r;
+	}
+	tsnap_set_info(s, &info);
+	tsnap_finish(s);
 	*ret = s;
 	return 0;
 }
 
+/* Snapshot with backend (auto: bpf, else proc for this query, saying why). */
+static int take(struct pcon *p, const struct pcon_container *c, enum pcon_backend backend,
+		bool recursive, struct pcon_tsnap **ret)
+{
+	if (backend < 0 || backend >= PCON_BACKEND_MAX)
+		return -EINVAL;
+	if (backend != PCON_BACKEND_AUTO)
+		return take_with(p, c, backend, recursive, ret);
+	int err = take_with(p, c, PCON_BACKEND_BPF, recursive, ret);
+	if (err >= 0 || err == -ENOENT)
+		return err; /* a container error is the answer, not a reason to fall back */
+	int r = take_with(p, c, PCON_BACKEND_PROC, recursive, ret);
+	if (r >= 0)
+		tsnap_set_fallback(*ret, err);
+	return r;
+}
+
+_public_ int pcon_tsnap_take(struct pcon *p, const struct pcon_container *top,
+			     enum pcon_backend backend, struct pcon_tsnap **ret)
+{
+	if (!p || !top || !ret)
+		return -EINVAL;
+	return take(p, top, backend, true, ret);
+}
+
 _public_ int pcon_taskstate_read(struct pcon *p, const struct pcon_container *c,
 				 enum pcon_backend backend, unsigned flags,
-				 struct pcon_taskstats *ret, enum pcon_backend *ret_used)
+				 struct pcon_taskstats *ret, struct pcon_taskstate_info *ret_info)
 {
 	if (!p || !c || !ret || (flags & ~PCON_TASKSTATE_RECURSIVE))
 		return -EINVAL;
-	bool recursive = flags & PCON_TASKSTATE_RECURSIVE;
-	enum pcon_backend b = backend;
-	int r;
-	if (backend == PCON_BACKEND_AUTO)
-		/* Only a loader failure falls back; a container error is the answer. */
-		b = taskstate_bpf_ready(p) == 0 ? PCON_BACKEND_BPF : PCON_BACKEND_PROC;
-	r = read_with(p, c, b, recursive, ret);
+	struct pcon_tsnap *s;
+	int r = take(p, c, backend, flags & PCON_TASKSTATE_RECURSIVE, &s);
 	if (r < 0)
 		return r;
-	if (ret_used)
-		*ret_used = b;
-	return 0;
+	r = pcon_tsnap_get(s, c->id, flags, ret);
+	if (r >= 0 && ret_info)
+		pcon_tsnap_info(s, ret_info);
+	pcon_tsnap_free(s);
+	return r;
 }
-
 _public_ void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b)
 {
 	a->running += b->running;

@@ -51,15 +51,33 @@ enum pcon_backend {
 	PCON_BACKEND_AUTO,   /* bpf if it loads here, else proc */
 	PCON_BACKEND_KERNEL, /* taskstats netlink CGROUPSTATS_CMD_GET (v1 only) */
 	PCON_BACKEND_PROC,   /* the container's thread list + /proc/<tid>/task/<tid>/stat */
-	PCON_BACKEND_BPF,    /* eBPF cgroup iterator + css_task kfuncs */
+	PCON_BACKEND_BPF,    /* eBPF: one in-kernel walk per query (see pcon_walk) */
 	PCON_BACKEND_MAX,
 	PCON_BACKEND_INVALID = -EINVAL,
+};
+
+/* How the bpf backend walks, chosen by probing when it loads. */
+enum pcon_walk {
+	PCON_WALK_NONE,     /* not bpf */
+	PCON_WALK_CSS_TASK, /* cgroup iterator + css_task kfuncs (Linux 6.7+): O(threads in the subtree) */
+	PCON_WALK_TASK,     /* task iterator over every thread (Linux 5.8+): O(threads on the machine) */
+	PCON_WALK_MAX,
+	PCON_WALK_INVALID = -EINVAL,
 };
 
 /* "auto", "kernel", "proc", "bpf"; NULL for an invalid value. */
 const char *pcon_backend_to_string(enum pcon_backend b);
 /* The backend named s, or PCON_BACKEND_INVALID. */
 enum pcon_backend pcon_backend_from_string(const char *s);
+/* "none", "css_task", "task"; NULL for an invalid value. */
+const char *pcon_walk_to_string(enum pcon_walk w);
+
+/* Which backend answered a query, how, and why auto did not use bpf. */
+struct pcon_taskstate_info {
+	enum pcon_backend backend; /* the backend that answered */
+	enum pcon_walk walk;       /* bpf: the walk that ran */
+	int fallback;              /* auto: bpf's error (<0) when proc answered instead, else 0 */
+};
 
 /* Add the counts of b to a (and merge what b could not see). */
 void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b);
@@ -70,17 +88,43 @@ void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b
 /*
  * Count the threads of container c by state into *ret. The backends keep
  * what they load (the eBPF program, a netlink socket) in p until pcon_close,
- * so p serves one thread at a time. backend AUTO tries
- * bpf, then proc. *ret_used (may be NULL) is the backend that answered.
+ * so p serves one thread at a time. backend AUTO tries bpf, then proc, for
+ * each query. *ret_info (may be NULL) says who answered.
  * Errors: -ENOENT the container was removed (or vanished mid-query),
  * -EPROTONOSUPPORT the kernel backend on a cgroup v2 hierarchy, -EINVAL bad
- * backend or flags; for an explicit bpf backend, the loader's error (-EPERM
- * without privilege, -EOPNOTSUPP kernel lacks the iterator or kfuncs).
+ * backend or flags; for an explicit bpf backend, the loader's or the walk's
+ * error (-EPERM without privilege, -EOPNOTSUPP no walk this kernel can run
+ * on this hierarchy, -ENOSPC the walk found more cgroups than it can hold).
  */
 int pcon_taskstate_read(struct pcon *p, const struct pcon_container *c,
 			enum pcon_backend backend, unsigned flags,
-			struct pcon_taskstats *ret, enum pcon_backend *ret_used);
+			struct pcon_taskstats *ret, struct pcon_taskstate_info *ret_info);
 
+/*
+ * A snapshot: the own thread counts of every container of a subtree, taken
+ * in one walk (bpf: one iterator run; proc and kernel: one pass over the
+ * subtree's containers), and the sums of any container's subtree computed
+ * from them. Containers are looked up by id (pcon_container.id).
+ */
+struct pcon_tsnap;
+
+/* Take a snapshot of top's subtree. Errors as pcon_taskstate_read. */
+int pcon_tsnap_take(struct pcon *p, const struct pcon_container *top,
+		    enum pcon_backend backend, struct pcon_tsnap **ret);
+/*
+ * Counts of the container with this id: its own threads, or with
+ * PCON_TASKSTATE_RECURSIVE its whole subtree. -ENOENT if the walk did not
+ * see the container (made after the walk, or outside top's subtree); the
+ * task walk sees only containers with threads (and their ancestors), and
+ * answers zeros for the rest.
+ */
+int pcon_tsnap_get(const struct pcon_tsnap *s, uint64_t id, unsigned flags,
+		   struct pcon_taskstats *ret);
+/* The parent id of a container the walk saw (0 for a hierarchy root), or -ENOENT. */
+int pcon_tsnap_parent(const struct pcon_tsnap *s, uint64_t id, uint64_t *ret);
+/* Who took the snapshot, and how. */
+void pcon_tsnap_info(const struct pcon_tsnap *s, struct pcon_taskstate_info *ret);
+void pcon_tsnap_free(struct pcon_tsnap *s);
 
 #ifdef __cplusplus
 }

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /*
- * Task-state counts per cgroup, in the kernel: a cgroup iterator (attached
- * to a container's directory fd, order SELF_ONLY or DESCENDANTS_PRE) walks
- * each cgroup's threads with the css_task kfuncs and writes one ts_record
- * per cgroup. The cgroup's own css ("self") links to every css_set of that
- * cgroup, so the walk works on v1 hierarchies with or without a controller
- * (name=systemd) and on v2.
+ * Task-state counts per cgroup, in the kernel, for a whole subtree in one
+ * walk. Two walks, of which user space loads the one the kernel can run:
+ *
+ * count_css   a cgroup iterator (attached to a container's directory fd,
+ *             SELF_ONLY or DESCENDANTS_PRE) walks each cgroup's threads with
+ *             the css_task kfuncs (Linux 6.7+). The cgroup's own css
+ *             ("self") links every css_set of the cgroup, so this works on
+ *             v1 hierarchies with or without a controller and on v2.
+ * count_tasks a task iterator (Linux 5.8+) visits every thread once and
+ *             adds it to its cgroup in the walked hierarchy; a cgroup seen
+ *             for the first time brings its ancestors along, so user space
+ *             can sum any subtree.
+ *
+ * Both write one ts_record per cgroup into the array map recs, slot n_recs
+ * onwards; task fields are read straight from the trusted task pointer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/bpf_tracing.h>
 
 #include "taskstate.h"
 
@@ -22,30 +30,142 @@ extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_sub
 extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __weak __ksym;
 extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __weak __ksym;
 
-SEC("iter/cgroup")
-int taskstate_count(struct bpf_iter__cgroup *ctx)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TS_RECS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct ts_record);
+} recs SEC(".maps");
+
+/* count_tasks: cgroup id -> its slot in recs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TS_RECS_DEFAULT);
+	__type(key, __u64);
+	__type(value, __u32);
+} slots SEC(".maps");
+
+/* Set by user space before each walk, read back after it. */
+__u32 n_recs;     /* records written */
+__u32 max_recs;   /* slots in recs */
+__u32 overflow;   /* a cgroup did not fit: the answer is incomplete */
+__u32 hier;       /* count_tasks: TS_HIER_V2 or a v1 hierarchy id */
+__u32 unmapped;   /* count_tasks: threads with no cgroup in hier */
+
+static __u64 parent_id(struct cgroup *cgrp)
 {
-	struct seq_file *seq = ctx->meta->seq;
+	struct cgroup_subsys_state *p = cgrp->self.parent;
+	return p ? p->cgroup->kn->id : 0;
+}
+
+/* The next free record, set up for cgrp; NULL (and overflow) when full. */
+static struct ts_record *new_record(struct cgroup *cgrp, __u32 *ret_slot)
+{
+	__u32 i = n_recs;
+	struct ts_record *rec = i < max_recs ? bpf_map_lookup_elem(&recs, &i) : NULL;
+	if (!rec) {
+		overflow = 1;
+		return NULL;
+	}
+	n_recs = i + 1;
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->cgroup_id = cgrp->kn->id;
+	rec->parent_id = parent_id(cgrp);
+	*ret_slot = i;
+	return rec;
+}
+
+static void count(struct ts_record *rec, struct task_struct *task)
+{
+	unsigned int state = task->__state;
+	unsigned int exit_state = (unsigned int)task->exit_state;
+	int iowait = (int)BPF_CORE_READ_BITFIELD(task, in_iowait);
+	enum ts_bucket b = ts_classify(state, exit_state);
+	if (b < TS_B_MAX)
+		rec->n[b]++;
+	if (ts_io_wait(state, exit_state, iowait))
+		rec->io_wait++;
+}
+
+SEC("iter/cgroup")
+int count_css(struct bpf_iter__cgroup *ctx)
+{
 	struct cgroup *cgrp = ctx->cgroup;
 	struct bpf_iter_css_task it;
 	struct task_struct *task;
-	struct ts_record rec = {};
+	struct ts_record *rec;
+	__u32 slot;
 
-	if (!cgrp)
-		return 0; /* end of the walk */
-	rec.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	if (!cgrp || !(rec = new_record(cgrp, &slot)))
+		return 0;
 	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
-	while ((task = bpf_iter_css_task_next(&it))) {
-		unsigned int state = BPF_CORE_READ(task, __state);
-		unsigned int exit_state = (unsigned int)BPF_CORE_READ(task, exit_state);
-		int iowait = (int)BPF_CORE_READ_BITFIELD_PROBED(task, in_iowait);
-		enum ts_bucket b = ts_classify(state, exit_state);
-		if (b < TS_B_MAX)
-			rec.n[b]++;
-		if (ts_io_wait(state, exit_state, iowait))
-			rec.io_wait++;
-	}
+	while ((task = bpf_iter_css_task_next(&it)))
+		count(rec, task);
 	bpf_iter_css_task_destroy(&it);
-	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+
+/* The thread's cgroup in the walked hierarchy, or NULL. */
+static struct cgroup *task_cgroup(struct task_struct *task)
+{
+	struct css_set *cset = task->cgroups;
+	if (!cset)
+		return NULL;
+	if (hier == TS_HIER_V2)
+		return cset->dfl_cgrp;
+	/* A v1 hierarchy: the css of any of its controllers. Constant indexes,
+	 * so each read is a plain load; rdma and misc (12, 13) are not looked at. */
+#pragma unroll
+	for (int i = 0; i < 12; i++) {
+		struct cgroup_subsys_state *css = cset->subsys[i];
+		if (css && css->cgroup->root->hierarchy_id == (int)hier)
+			return css->cgroup;
+	}
+	return NULL;
+}
+
+/* cgrp's record, made (with its ancestors') when first seen. */
+static struct ts_record *record_of(struct cgroup *cgrp)
+{
+	__u64 id = cgrp->kn->id;
+	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
+	if (slot)
+		return bpf_map_lookup_elem(&recs, slot);
+	struct ts_record *mine = NULL;
+	for (int depth = 0; depth < 32 && cgrp; depth++) {
+		__u32 s;
+		if (depth > 0 && bpf_map_lookup_elem(&slots, &id))
+			break; /* the rest of the chain is known */
+		struct ts_record *rec = new_record(cgrp, &s);
+		if (!rec || bpf_map_update_elem(&slots, &id, &s, BPF_NOEXIST) != 0) {
+			overflow = 1;
+			return NULL;
+		}
+		if (depth == 0)
+			mine = rec;
+		struct cgroup_subsys_state *p = cgrp->self.parent;
+		cgrp = p ? p->cgroup : NULL;
+		if (cgrp)
+			id = cgrp->kn->id;
+	}
+	return mine;
+}
+
+SEC("iter/task")
+int count_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (!task)
+		return 0;
+	struct cgroup *cgrp = task_cgroup(task);
+	if (!cgrp) {
+		unmapped++;
+		return 0;
+	}
+	struct ts_record *rec = record_of(cgrp);
+	if (rec)
+		count(rec, task);
 	return 0;
 }

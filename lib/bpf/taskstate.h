@@ -72,11 +72,24 @@ static inline int ts_io_wait(unsigned int state, unsigned int exit_state, int in
 	       !(state & TS_FROZEN);
 }
 
-/* One record per cgroup the iterator visits, written with bpf_seq_write. */
+/*
+ * One record per cgroup a walk visits: its id, its parent's (0 for a
+ * hierarchy root) and its own threads by bucket. The walks write them into
+ * an array map that user space maps and reads after the walk, so no read()
+ * of the iterator's output has to hold them all.
+ */
 struct ts_record {
 	unsigned long long cgroup_id;
+	unsigned long long parent_id;
 	unsigned long long n[TS_B_MAX];
 	unsigned long long io_wait;
 };
+
+/* The first record slots a walk may fill; user space grows the maps past it. */
+#define TS_RECS_DEFAULT 4096
+
+/* How the task walk finds a thread's cgroup in the walked hierarchy. */
+#define TS_HIER_V2 0 /* the default hierarchy: the css_set's dfl_cgrp */
+/* any other value: the hierarchy id of a v1 hierarchy with a controller */
 
 #endif

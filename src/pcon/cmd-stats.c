@@ -16,7 +16,7 @@ struct stats {
 	struct cli *c;
 	enum pcon_backend backend;
 	unsigned flags;
-	bool json, tree;
+	bool json, tree, verbose;
 	int depth;
 	struct json j;
 };
@@ -26,8 +26,8 @@ struct row {
 	char *name;
 	int depth;
 	uint64_t id;
-	enum pcon_backend used;
-	struct pcon_taskstats own, sum;
+	struct pcon_taskstate_info info;
+	struct pcon_taskstats sum;
 };
 
 struct rows {
@@ -49,12 +49,31 @@ static void stats_help(void)
 	       "  -d, --depth=N        --tree: rows down to N levels below (default 3)\n"
 	       "  -b, --backend=NAME   auto (bpf where it loads, else proc), kernel\n"
 	       "                       (taskstats cgroupstats: v1 only, inexact), proc, bpf\n"
+	       "  -v, --verbose        say on stderr which backend answered, how bpf\n"
+	       "                       walked, and why auto fell back to proc\n"
 	       "  -i, --interval=SECS  sample every SECS seconds (0 allowed; default 1\n"
 	       "                       with -n)\n"
 	       "  -n, --count=N        stop after N samples (default 1; unlimited with -i)\n"
 	       "      --json           one JSON object per container (--tree: per sample)\n"
-	       "                       with every count, backend, id, hierarchy and path\n"
+	       "                       with every count, backend, walk, id, hierarchy, path\n"
 	       "  -h, --help           show this help\n");
+}
+
+/* Why the bpf backend could not answer, in words a user can act on. */
+static const char *bpf_reason(int err)
+{
+	switch (-err) {
+	case EPERM:
+	case EACCES:
+		return "loading eBPF needs root or CAP_BPF+CAP_PERFMON";
+	case EOPNOTSUPP:
+		return "this kernel has no css_task kfuncs (Linux 6.7+), and its task "
+		       "iterator walk cannot see a named v1 hierarchy";
+	case ENOSPC:
+		return "the walk found more than 1048576 cgroups";
+	default:
+		return NULL;
+	}
 }
 
 /* The error line for a failed read of container name. */
@@ -65,21 +84,29 @@ static int fail_read(const struct stats *s, const char *name, int err)
 		return cli_fail(name, "the kernel backend supports only cgroup v1 hierarchies");
 	case ENOENT:
 		return cli_fail(name, "container was removed");
-	case EPERM:
-	case EACCES:
-		if (s->backend == PCON_BACKEND_BPF)
-			return cli_fail(name, "bpf backend: cannot load the eBPF program: %s "
-					      "(needs root or CAP_BPF+CAP_PERFMON)", strerror(-err));
-		break;
-	case EOPNOTSUPP:
-	case ENOSYS:
-	case ENOEXEC:
-		if (s->backend == PCON_BACKEND_BPF)
-			return cli_fail(name, "bpf backend: this kernel cannot run the task "
-					      "iterator (needs Linux 6.7+ with BTF): %s", strerror(-err));
-		break;
+	}
+	if (s->backend == PCON_BACKEND_BPF) {
+		const char *why = bpf_reason(err);
+		if (why)
+			return cli_fail(name, "bpf backend: %s", why);
+		return cli_fail(name, "bpf backend: cannot run the eBPF walk: %s", strerror(-err));
 	}
 	return cli_fail(name, "cannot read task states: %s", strerror(-err));
+}
+
+/* -v: who answered for name, and why auto fell back. */
+static void say_how(const struct stats *s, const char *name, const struct pcon_taskstate_info *i)
+{
+	if (!s->verbose)
+		return;
+	if (i->walk != PCON_WALK_NONE)
+		fprintf(stderr, "pcon: %s: backend bpf, walk %s\n", name, pcon_walk_to_string(i->walk));
+	else if (i->fallback < 0) {
+		const char *why = bpf_reason(i->fallback);
+		fprintf(stderr, "pcon: %s: backend %s: bpf could not answer: %s\n", name,
+			pcon_backend_to_string(i->backend), why ? why : strerror(-i->fallback));
+	} else
+		fprintf(stderr, "pcon: %s: backend %s\n", name, pcon_backend_to_string(i->backend));
 }
 
 static void json_counts(struct json *j, const struct pcon_taskstats *t)
@@ -102,12 +129,22 @@ static void json_counts(struct json *j, const struct pcon_taskstats *t)
 }
 
 static void json_head(struct json *j, const char *hier, const char *path, uint64_t id,
-		      enum pcon_backend used)
+		      const struct pcon_taskstate_info *info)
 {
 	json_str(j, "hierarchy", hier);
 	json_str(j, "path", path);
 	json_u64(j, "id", id);
-	json_str(j, "backend", pcon_backend_to_string(used));
+	json_str(j, "backend", pcon_backend_to_string(info->backend));
+	if (info->walk != PCON_WALK_NONE)
+		json_str(j, "walk", pcon_walk_to_string(info->walk));
+	else
+		json_null(j, "walk");
+	if (info->fallback < 0) {
+		const char *why = bpf_reason(info->fallback);
+		json_str(j, "fallback", why ? why : strerror(-info->fallback));
+	} else {
+		json_null(j, "fallback");
+	}
 }
 
 static double now_realtime(void)
@@ -131,14 +168,15 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct pcon_taskstats t;
-		enum pcon_backend used;
-		int r = pcon_taskstate_read(s->c->p, cts[i], s->backend, s->flags, &t, &used);
+		struct pcon_taskstate_info info;
+		int r = pcon_taskstate_read(s->c->p, cts[i], s->backend, s->flags, &t, &info);
 		if (r < 0)
 			return fail_read(s, cli_name(cts[i]), r);
+		say_how(s, cli_name(cts[i]), &info);
 		if (s->json) {
 			json_obj_begin(&s->j, NULL);
 			json_str(&s->j, "container", cli_name(cts[i]));
-			json_head(&s->j, cts[i]->hier->name, cts[i]->path, cts[i]->id, used);
+			json_head(&s->j, cts[i]->hier->name, cts[i]->path, cts[i]->id, &info);
 			json_bool(&s->j, "recursive", s->flags & PCON_TASKSTATE_RECURSIVE);
 			json_double(&s->j, "time", now_realtime(), 3);
 			json_counts(&s->j, &t);
@@ -182,55 +220,44 @@ static void rows_free(struct rows *rs)
 }
 
 /*
- * Row for ct and (depth permitting) rows for its descendants; the deepest
- * level counts its whole subtree. Children that vanish meanwhile are left
- * out; ct itself vanishing is an error. Returns the row index or -errno.
+ * Row for ct and (depth permitting) rows for its descendants, each with the
+ * counts of its whole subtree from one snapshot. Children made since the
+ * walk or removed meanwhile are left out. Returns 0 or -errno.
  */
-static long tree_walk(struct stats *s, struct rows *rs, const struct pcon_container *ct, int depth)
+static int tree_walk(struct stats *s, struct rows *rs, const struct pcon_tsnap *snap,
+		     const struct pcon_container *ct, int depth)
 {
+	struct pcon_taskstats sum;
+	int r = pcon_tsnap_get(snap, ct->id, PCON_TASKSTATE_RECURSIVE, &sum);
+	if (r < 0)
+		return r;
 	struct row *row;
 	if (rows_push(rs, &row) < 0)
 		return -ENOMEM;
-	size_t me = rs->n - 1;
 	row->depth = depth;
 	row->id = ct->id;
+	row->sum = sum;
+	pcon_tsnap_info(snap, &row->info);
 	if (!(row->name = strdup(cli_name(ct))))
 		return -ENOMEM;
-	unsigned flags = depth >= s->depth ? PCON_TASKSTATE_RECURSIVE : 0;
-	struct pcon_taskstats own;
-	enum pcon_backend used;
-	int r = pcon_taskstate_read(s->c->p, ct, s->backend, flags, &own, &used);
-	if (r < 0)
-		return r;
-	rs->v[me].own = rs->v[me].sum = own;
-	rs->v[me].used = used;
-	if (flags)
-		return (long)me;
+	if (depth >= s->depth)
+		return 0;
 	char **kids = NULL;
 	r = pcon_container_children(ct, &kids);
 	if (r < 0)
-		return r;
-	for (int i = 0; kids[i]; i++) {
+		return depth > 0 && (r == -ENOENT || r == -ENODEV) ? 0 : r;
+	r = 0;
+	for (int i = 0; kids[i] && r >= 0; i++) {
 		struct pcon_container *k;
 		if (pcon_container_open_child(ct, kids[i], &k) < 0)
 			continue;
-		size_t before = rs->n;
-		long ki = tree_walk(s, rs, k, depth + 1);
+		r = tree_walk(s, rs, snap, k, depth + 1);
 		pcon_container_free(k);
-		if (ki == -ENOENT) { /* removed while we looked: drop its rows */
-			for (size_t x = before; x < rs->n; x++)
-				free(rs->v[x].name);
-			rs->n = before;
-			continue;
-		}
-		if (ki < 0) {
-			pcon_strv_free(kids);
-			return ki;
-		}
-		pcon_taskstats_add(&rs->v[me].sum, &rs->v[ki].sum);
+		if (r == -ENOENT)
+			r = 0;
 	}
 	pcon_strv_free(kids);
-	return (long)me;
+	return r;
 }
 
 static void tree_print(struct stats *s, const struct rows *rs)
@@ -246,7 +273,7 @@ static void tree_print(struct stats *s, const struct rows *rs)
 			snprintf(hier, sizeof(hier), "%.*s", (int)(colon - w->name), w->name);
 			json_obj_begin(&s->j, NULL);
 			json_str(&s->j, "container", w->name);
-			json_head(&s->j, hier, colon + 1, w->id, w->used);
+			json_head(&s->j, hier, colon + 1, w->id, &w->info);
 			json_u64(&s->j, "depth", (uint64_t)w->depth);
 			json_counts(&s->j, &w->sum);
 			json_obj_end(&s->j);
@@ -280,10 +307,19 @@ static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
 {
 	struct rows rs = { 0 };
 	for (int i = 0; i < n; i++) {
-		long r = tree_walk(s, &rs, cts[i], 0);
+		/* One walk per container named: every row below it comes from it. */
+		struct pcon_tsnap *snap;
+		int r = pcon_tsnap_take(s->c->p, cts[i], s->backend, &snap);
+		if (r == 0) {
+			struct pcon_taskstate_info info;
+			pcon_tsnap_info(snap, &info);
+			say_how(s, cli_name(cts[i]), &info);
+			r = tree_walk(s, &rs, snap, cts[i], 0);
+			pcon_tsnap_free(snap);
+		}
 		if (r < 0) {
 			rows_free(&rs);
-			return fail_read(s, cli_name(cts[i]), (int)r);
+			return fail_read(s, cli_name(cts[i]), r);
 		}
 	}
 	tree_print(s, &rs);
@@ -371,6 +407,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		{ "tree", no_argument, NULL, 't' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -381,10 +418,11 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	double interval = -1;
 	long count = -1, depth;
 	int o;
-	while ((o = getopt_long(argc, argv, "rtd:b:i:n:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "rtd:b:vi:n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': s.flags |= PCON_TASKSTATE_RECURSIVE; break;
 		case 't': s.tree = true; break;
+		case 'v': s.verbose = true; break;
 		case OPT_JSON: s.json = true; break;
 		case 'h': stats_help(); return 0;
 		case 'd':

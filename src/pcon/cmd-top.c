@@ -171,7 +171,8 @@ static bool knob_u64(const struct pcon_hier *h, const char *path, const char *kn
 	return ok;
 }
 
-static void fill_row(struct top *t, struct pcon_container *c, int depth, struct sample *s)
+static void fill_row(struct top *t, const struct pcon_tsnap *snap, struct pcon_container *c,
+		     int depth, struct sample *s)
 {
 	if (s->n >= MAX_ROWS)
 		return;
@@ -180,15 +181,17 @@ static void fill_row(struct top *t, struct pcon_container *c, int depth, struct 
 	if (!r->path)
 		return;
 	s->n++;
-	r->have_ts = pcon_taskstate_read(t->c->p, c, t->backend, PCON_TASKSTATE_RECURSIVE, &r->ts, NULL) == 0;
+	r->have_ts = snap && pcon_tsnap_get(snap, c->id, PCON_TASKSTATE_RECURSIVE, &r->ts) == 0;
 	r->have_usage = knob_u64(t->cpuacct, c->path, "cpuacct.usage", &r->usage_ns);
 	r->have_mem = knob_u64(t->memory, c->path, "memory.current", &r->mem);
 	r->have_load = top_container_load(t, c->path, r->load) == 0;
 }
 
-static void walk(struct top *t, struct pcon_container *c, int depth, struct sample *s)
+/* Rows for c and its subtree, down to t->depth; counts from one snapshot. */
+static void walk(struct top *t, const struct pcon_tsnap *snap, struct pcon_container *c,
+		 int depth, struct sample *s)
 {
-	fill_row(t, c, depth, s);
+	fill_row(t, snap, c, depth, s);
 	if (depth >= t->depth)
 		return;
 	char **kids = NULL;
@@ -196,7 +199,7 @@ static void walk(struct top *t, struct pcon_container *c, int depth, struct samp
 	for (int i = 0; i < n && s->n < MAX_ROWS; i++) {
 		struct pcon_container *k;
 		if (pcon_container_open_child(c, kids[i], &k) == 0) {
-			walk(t, k, depth + 1, s);
+			walk(t, snap, k, depth + 1, s);
 			pcon_container_free(k);
 		}
 	}
@@ -221,7 +224,10 @@ static int take_sample(struct top *t)
 	if (r < 0)
 		return r;
 	fetch_loads(t);
-	walk(t, root, 0, &t->cur);
+	struct pcon_tsnap *snap = NULL;
+	(void)pcon_tsnap_take(t->c->p, root, t->backend, &snap); /* none: counts show as "-" */
+	walk(t, snap, root, 0, &t->cur);
+	pcon_tsnap_free(snap);
 	pcon_container_free(root);
 	if (t->prev.n)
 		qsort(t->prev.v, t->prev.n, sizeof(struct row), cmp_path);

@@ -52,6 +52,7 @@ struct tracker {
 	struct pcon *p;
 	enum pcon_backend backend;
 	enum pcon_backend used;  /* what answered the last read */
+	enum pcon_walk walk;     /* how bpf walked, PCON_WALK_NONE otherwise */
 	struct tree *trees;
 	size_t n_trees;
 	size_t tracked, cap;

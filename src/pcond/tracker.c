@@ -201,36 +201,43 @@ static void find_self(struct tracker *t, struct tree *tr)
 	fclose(f);
 }
 
-static int read_counts(struct tracker *t, const struct pcon_container *c, unsigned flags,
-		       struct pcon_taskstats *ret)
+/* Take this sample's snapshot of tr: one walk of the whole hierarchy. */
+static int take_snap(struct tracker *t, struct tree *tr, struct pcon_tsnap **ret)
 {
-	enum pcon_backend used;
-	enum pcon_backend b = t->backend;
-	/* A hierarchy root's own threads (mostly kernel threads) are read from
-	 * /proc: the eBPF iterator was measured to miss some of them (77 of 90
-	 * on this machine's v2 root), and the root must match /proc/loadavg. */
-	if (!strcmp(c->path, "/") && b != PCON_BACKEND_KERNEL && !(flags & PCON_TASKSTATE_RECURSIVE))
-		b = PCON_BACKEND_PROC;
-	int r = pcon_taskstate_read(t->p, c, b, flags, ret, &used);
+	int r = pcon_tsnap_take(t->p, tr->root->c, t->backend, ret);
 	if (r == -EPROTONOSUPPORT) /* the kernel backend on v2: count it from /proc */
-		r = pcon_taskstate_read(t->p, c, PCON_BACKEND_PROC, flags, ret, &used);
-	if (r == 0 && b == t->backend)
-		t->used = used;
-	return r;
+		r = pcon_tsnap_take(t->p, tr->root->c, PCON_BACKEND_PROC, ret);
+	if (r < 0)
+		return r;
+	struct pcon_taskstate_info info;
+	pcon_tsnap_info(*ret, &info);
+	t->used = info.backend;
+	t->walk = info.walk;
+	return 0;
+}
+
+/* n's own counts in this sample. A hierarchy root's own threads (mostly
+ * kernel threads) are read from /proc after a css_task walk: that walk was
+ * measured to miss pid 1's threads, and the root must match /proc/loadavg. */
+static int own_counts(struct tracker *t, const struct pcon_tsnap *snap, const struct node *n,
+		      struct pcon_taskstats *ret)
+{
+	if (!n->parent && t->walk == PCON_WALK_CSS_TASK)
+		return pcon_taskstate_read(t->p, n->c, PCON_BACKEND_PROC, 0, ret, NULL);
+	return pcon_tsnap_get(snap, n->id, 0, ret);
 }
 
 /* A child found over the cap: not tracked, but its threads still count
  * toward its ancestors' load. */
-static void add_untracked(struct tracker *t, struct node *n, const char *name)
+static void add_untracked(struct tracker *t, const struct pcon_tsnap *snap, struct node *n,
+			  const char *name)
 {
-	struct pcon_container *c;
+	struct stat st;
 	struct pcon_taskstats s;
 	t->untracked++;
-	if (pcon_container_open_child(n->c, name, &c) < 0)
-		return;
-	if (read_counts(t, c, PCON_TASKSTATE_RECURSIVE, &s) == 0)
+	if (fstatat(n->c->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    pcon_tsnap_get(snap, (uint64_t)st.st_ino, PCON_TASKSTATE_RECURSIVE, &s) == 0)
 		pcon_taskstats_add(&n->extra, &s);
-	pcon_container_free(c);
 }
 
 /* The kept node for names[i], or NULL: a node whose directory was replaced
@@ -249,7 +256,7 @@ static struct node *keep_old(struct tracker *t, struct node *n, struct node *old
  * new while under the cap (the rest are summed into n->extra). Both lists
  * are sorted by name, so this is one merge. -ENOENT if n itself is gone.
  */
-static int sync_kids(struct tracker *t, struct node *n)
+static int sync_kids(struct tracker *t, const struct pcon_tsnap *snap, struct node *n)
 {
 	char **names = NULL;
 	int r = pcon_container_children(n->c, &names);
@@ -270,7 +277,7 @@ static int sync_kids(struct tracker *t, struct node *n)
 			old = next;
 		}
 		if (!k && t->tracked >= t->cap) {
-			add_untracked(t, n, names[i]);
+			add_untracked(t, snap, n, names[i]);
 			continue;
 		}
 		if (!k) {
@@ -300,17 +307,17 @@ static int sync_kids(struct tracker *t, struct node *n)
  * Sample n's subtree: its own counts once, its kids' sums added, its load
  * updated. Returns -ENOENT if n was removed (the caller drops it).
  */
-static int visit(struct tracker *t, struct tree *tr, struct node *n, unsigned int samples)
+static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *snap,
+		 struct node *n, unsigned int samples)
 {
-	int r = sync_kids(t, n);
+	int r = sync_kids(t, snap, n);
 	if (r < 0)
 		return r == -ENOENT && n->parent ? -ENOENT : 0;
 	struct pcon_taskstats own;
-	r = read_counts(t, n->c, 0, &own);
-	if (r == -ENOENT && n->parent)
-		return r;
+	/* -ENOENT: made since the walk; it is sampled from the next one. */
+	r = snap ? own_counts(t, snap, n, &own) : -ENOENT;
 	if (r < 0) {
-		t->read_errors++;
+		t->read_errors += r != -ENOENT;
 		own = (struct pcon_taskstats){ 0 };
 	}
 	/* pcond's own thread is running while it counts: the observer is not
@@ -324,7 +331,7 @@ static int visit(struct tracker *t, struct tree *tr, struct node *n, unsigned in
 	pcon_taskstats_add(&n->sum, &n->extra);
 	for (struct node **pk = &n->kids; *pk;) {
 		struct node *k = *pk;
-		if (visit(t, tr, k, samples) == -ENOENT) {
+		if (visit(t, tr, snap, k, samples) == -ENOENT) {
 			*pk = k->next;
 			k->next = NULL;
 			node_free(t, k);
@@ -350,8 +357,12 @@ void tracker_sample(struct tracker *t, unsigned int n)
 	uint64_t w0 = now_ns();
 	t->untracked = 0;
 	for (size_t i = 0; i < t->n_trees; i++) {
+		struct pcon_tsnap *snap = NULL;
 		find_self(t, &t->trees[i]);
-		visit(t, &t->trees[i], t->trees[i].root, n);
+		if (take_snap(t, &t->trees[i], &snap) < 0)
+			t->read_errors++;
+		visit(t, &t->trees[i], snap, t->trees[i].root, n);
+		pcon_tsnap_free(snap);
 	}
 	if (n)
 		t->rounds++;

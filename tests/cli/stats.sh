@@ -46,7 +46,33 @@ for H in $v1 $v2; do
 	else
 		check "$H: kernel backend answers" $PCON stats -b kernel "$C"
 	fi
+	# Past 64 children under one parent (one read() of the iterator held 64).
+	for i in $(seq 70); do mkdir "$(jq -r --arg h "$H" '.[] | select(.name == $h) | .mount' <<<"$json")/$PFX-s/k$i"; done
+	sleep 1000 & kids+=($!); $PCON attach "$C/k70" $! >/dev/null
+	for b in bpf proc; do
+		out=$($PCON stats -r -b $b "$C" 2>&1)
+		want="sleeping 2, blocked 0, running 0, stopped 1, uninterruptible 0"; [ $b = proc ] && want=${want/blocked 0/blocked -}
+		check "$H: -r -b $b over 71 children" [ "$out" = "$want" ]
+		check "$H: --tree -b $b lists all 72" [ "$($PCON stats --tree -d 1 -b $b "$C" | grep -c "$PFX-s")" -eq 72 ]
+	done
+	j=$($PCON stats --json -r -b bpf "$C")
+	check "$H: --json names the walk" jq -e '.backend == "bpf" and (.walk | IN("css_task","task")) and .fallback == null' <<<"$j"
+	j=$(PCON_BPF_WALK=task $PCON stats --json -r -b bpf "$C")
+	check "$H: PCON_BPF_WALK=task forces the task walk" jq -e '.walk == "task" and .total == 3' <<<"$j"
+	check "$H: top -b over 72 containers has counts" \
+		bash -c "$PCON top -b -n 1 -d 0.1 '$C' | grep -E '$PFX-s/k70 +1 '"
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 done
+N=$(jq -r '[.[] | select(.version == 1 and .named != null and (.controllers | length) == 0)][0].name // empty' <<<"$json")
+if [ -n "$N" ]; then
+	check "$N: create" $PCON create "$N:/$PFX-n"
+	err=$(PCON_BPF_WALK=task $PCON stats -b bpf "$N:/$PFX-n" 2>&1)
+	check "$N: the task walk says why it cannot see a named hierarchy" \
+		grep -q "bpf backend: .*named v1 hierarchy" <<<"$err"
+	j=$(PCON_BPF_WALK=task $PCON stats --json "$N:/$PFX-n")
+	check "$N: auto falls back to proc and says why" jq -e '.backend == "proc" and (.fallback | test("named"))' <<<"$j"
+	err=$(PCON_BPF_WALK=task $PCON stats -v "$N:/$PFX-n" 2>&1 >/dev/null)
+	check "$N: -v says why" grep -q "bpf could not answer" <<<"$err"
+fi
 check "bare stats shows every hierarchy" [ "$($PCON stats | grep -c ':/ ')" -ge 1 ]
 done_testing

@@ -271,7 +271,7 @@ static void test_states(void **state)
 	for (int v = 0; v < 2; v++) {
 		struct pcon_container *c = v ? b : a;
 		struct pcon_taskstats ps, bs, ks;
-		enum pcon_backend used;
+		struct pcon_taskstate_info used;
 		assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &ps, &used), 0);
 		assert_true(same(&ps, &want, false));
 		assert_true(ps.unknown & PCON_TASKSTATS_IO_WAIT);
@@ -285,7 +285,7 @@ static void test_states(void **state)
 			assert_int_equal(bs.io_wait, 0);
 			assert_int_equal(bs.unknown, 0);
 			assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_AUTO, 0, &bs, &used), 0);
-			assert_int_equal(used, PCON_BACKEND_BPF);
+			assert_int_equal(used.backend, PCON_BACKEND_BPF);
 		}
 		if (v == 0) {
 			/* The kernel's exact-value matching, pinned: only the three pause()

@@ -169,9 +169,9 @@ static void test_proc_counts(void **state)
 	assert_int_equal(pcon_open(root, &p), 0);
 	struct pcon_container *c = open_fake(p, "cpu:/web");
 	struct pcon_taskstats s;
-	enum pcon_backend used = PCON_BACKEND_INVALID;
+	struct pcon_taskstate_info used = { .backend = PCON_BACKEND_INVALID };
 	assert_int_equal(pcon_taskstate_read(p, c, PCON_BACKEND_PROC, 0, &s, &used), 0);
-	assert_int_equal(used, PCON_BACKEND_PROC);
+	assert_int_equal(used.backend, PCON_BACKEND_PROC);
 	assert_int_equal(s.running, 1);
 	assert_int_equal(s.sleeping, 2);           /* 102 and 112 */
 	assert_int_equal(s.uninterruptible, 1);
@@ -187,7 +187,7 @@ static void test_proc_counts(void **state)
 
 	/* auto on a fake sysroot cannot use the kernel's view: proc answers */
 	assert_int_equal(pcon_taskstate_read(p, c, PCON_BACKEND_AUTO, 0, &s, &used), 0);
-	assert_int_equal(used, PCON_BACKEND_PROC);
+	assert_int_equal(used.backend, PCON_BACKEND_PROC);
 
 	assert_int_equal(pcon_taskstate_read(p, c, PCON_BACKEND_PROC, PCON_TASKSTATE_RECURSIVE,
 					     &s, &used), 0);

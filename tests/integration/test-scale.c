@@ -1,0 +1,337 @@
+/*
+ * Task-state snapshots at a real host's scale: trees of 70, 700 and 5,000
+ * containers on a v1 hierarchy with a controller, on v2 and on a named v1
+ * hierarchy. Every container's own counts and subtree sums must agree
+ * between proc, the bpf css_task walk and the bpf task walk (forced with
+ * PCON_BPF_WALK=task), with processes in known states spread through the
+ * tree and one container whose thread flips between running and sleeping
+ * while the walks run.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pcontest.h"
+#include "pcon/taskstate.h"
+
+#define GROUP 50 /* leaves per middle container */
+#define MAX_HIERS 3
+
+static struct pcon *P, *PT; /* PT: its bpf backend forced to the task walk */
+static const struct pcon_hier *H[MAX_HIERS];
+static size_t n_h;
+static char why[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (pt_need_root(why, sizeof(why)))
+		return 0;
+	if (pcon_open(NULL, &P) < 0)
+		return -1;
+	setenv("PCON_BPF_WALK", "task", 1);
+	int r = pcon_open(NULL, &PT);
+	unsetenv("PCON_BPF_WALK");
+	if (r < 0)
+		return -1;
+	size_t n;
+	const struct pcon_hier *h = pcon_hiers(P, &n);
+	const struct pcon_hier *v1 = NULL, *v2 = NULL, *named = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].version == 2 && !v2)
+			v2 = &h[i];
+		else if (h[i].version == 1 && h[i].named && !(h[i].controllers && h[i].controllers[0]))
+			named = named ? named : &h[i];
+		else if (h[i].version == 1 && !v1)
+			v1 = &h[i];
+	}
+	if (v1)
+		H[n_h++] = v1;
+	if (v2)
+		H[n_h++] = v2;
+	if (named)
+		H[n_h++] = named;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pt_cleanup();
+	pcon_close(PT);
+	pcon_close(P);
+	return 0;
+}
+
+/* The same tree in every hierarchy: top/gI/cJ, leaves in groups of GROUP. */
+struct tree {
+	size_t n;                          /* containers per hierarchy, top included */
+	struct pcon_container **c[MAX_HIERS];
+};
+
+static void tree_make(struct tree *t, const char *name, size_t leaves)
+{
+	size_t groups = (leaves + GROUP - 1) / GROUP;
+	t->n = 1 + groups + leaves;
+	for (size_t h = 0; h < n_h; h++) {
+		t->c[h] = calloc(t->n, sizeof(*t->c[h]));
+		assert_non_null(t->c[h]);
+		size_t k = 0;
+		char path[256];
+		for (size_t g = 0; g <= groups; g++) {
+			size_t in_g = g == 0 ? 0 : leaves - (g - 1) * GROUP < GROUP ? leaves - (g - 1) * GROUP : GROUP;
+			for (size_t j = 0; j <= in_g; j++) {
+				if (g == 0)
+					snprintf(path, sizeof(path), "/%s-%s", pt_prefix(), name);
+				else if (j == 0)
+					snprintf(path, sizeof(path), "/%s-%s/g%zu", pt_prefix(), name, g);
+				else
+					snprintf(path, sizeof(path), "/%s-%s/g%zu/c%zu", pt_prefix(), name, g, j);
+				int r = pcon_container_create(H[h], path, &t->c[h][k++]);
+				if (r < 0)
+					fail_msg("create %s:%s: %s", H[h]->name, path, strerror(-r));
+			}
+		}
+		assert_int_equal(k, t->n);
+	}
+}
+
+static void tree_free(struct tree *t)
+{
+	for (size_t h = 0; h < n_h; h++) {
+		for (size_t i = 0; i < t->n; i++)
+			pcon_container_free(t->c[h][i]);
+		free(t->c[h]);
+	}
+}
+
+/* Fixtures: what a child does once inside its containers. */
+enum kind { K_PAUSE, K_BUSY, K_STOPPED, K_FLIP };
+
+static void *nap(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void body(void *arg)
+{
+	enum kind k = (enum kind)(long)arg;
+	pthread_t t;
+	switch (k) {
+	case K_PAUSE: /* three sleeping threads */
+		pthread_create(&t, NULL, nap, NULL);
+		pthread_create(&t, NULL, nap, NULL);
+		for (;;)
+			pause();
+	case K_BUSY:
+		for (volatile unsigned long i = 0;; i++)
+			;
+	case K_STOPPED:
+		for (;;)
+			pause();
+	case K_FLIP: /* running, then sleeping, about every 50 us */
+		for (;;) {
+			struct timespec a, b;
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			do
+				clock_gettime(CLOCK_MONOTONIC, &b);
+			while ((b.tv_nsec - a.tv_nsec + 1000000000L) % 1000000000L < 50000);
+			nanosleep(&(struct timespec){ .tv_nsec = 50000 }, NULL);
+		}
+	}
+}
+
+struct placed {
+	pid_t pid[8];
+	size_t n;
+	size_t flip; /* index of the container holding K_FLIP */
+};
+
+/* Put one child of kind k in container i of every hierarchy. */
+static void place(struct placed *pl, const struct tree *t, size_t i, enum kind k)
+{
+	const struct pcon_container *in[MAX_HIERS];
+	for (size_t h = 0; h < n_h; h++)
+		in[h] = t->c[h][i];
+	pid_t pid = pt_spawn_in(in, n_h, body, (void *)(long)k);
+	assert_true(pid > 0);
+	if (k == K_STOPPED) {
+		kill(pid, SIGSTOP);
+		int st;
+		assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	}
+	pl->pid[pl->n++] = pid;
+	if (k == K_FLIP)
+		pl->flip = i;
+}
+
+static void placed_stop(struct placed *pl)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		kill(pl->pid[i], SIGKILL);
+		waitpid(pl->pid[i], NULL, 0);
+	}
+}
+
+/* Does b hold the same counts as a (the flipping container: the same
+ * threads, running or sleeping)? io_wait is left out: proc cannot see it. */
+static void same(const char *what, const struct pcon_container *c, bool flip,
+		 const struct pcon_taskstats *a, const struct pcon_taskstats *b)
+{
+	bool ok = a->total == b->total && a->stopped == b->stopped && a->other == b->other &&
+		  a->uninterruptible == b->uninterruptible && a->idle == b->idle &&
+		  a->running + a->sleeping == b->running + b->sleeping &&
+		  (flip || (a->running == b->running && a->sleeping == b->sleeping));
+	if (!ok)
+		fail_msg("%s %s:%s: proc R%llu S%llu D%llu T%llu I%llu X%llu =%llu, "
+			 "bpf R%llu S%llu D%llu T%llu I%llu X%llu =%llu", what, c->hier->name, c->path,
+			 (unsigned long long)a->running, (unsigned long long)a->sleeping,
+			 (unsigned long long)a->uninterruptible, (unsigned long long)a->stopped,
+			 (unsigned long long)a->idle, (unsigned long long)a->other,
+			 (unsigned long long)a->total, (unsigned long long)b->running,
+			 (unsigned long long)b->sleeping, (unsigned long long)b->uninterruptible,
+			 (unsigned long long)b->stopped, (unsigned long long)b->idle,
+			 (unsigned long long)b->other, (unsigned long long)b->total);
+}
+
+/* Compare every container's own counts and sums: proc against one bpf walk. */
+static void compare(const struct tree *t, size_t h, const struct placed *pl,
+		    const struct pcon_tsnap *proc, const struct pcon_tsnap *bpf, const char *walk)
+{
+	uint64_t threads = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pcon_container *c = t->c[h][i];
+		/* The top is not flipping itself, but its sum (and g1's) holds the flip. */
+		bool flip_own = i == pl->flip, flip_sum = i == pl->flip || i == 0 || i == 1;
+		struct pcon_taskstats a, b;
+		assert_int_equal(pcon_tsnap_get(proc, c->id, 0, &a), 0);
+		assert_int_equal(pcon_tsnap_get(bpf, c->id, 0, &b), 0);
+		char what[64];
+		snprintf(what, sizeof(what), "%s own", walk);
+		same(what, c, flip_own, &a, &b);
+		threads += a.total;
+		assert_int_equal(pcon_tsnap_get(proc, c->id, PCON_TASKSTATE_RECURSIVE, &a), 0);
+		assert_int_equal(pcon_tsnap_get(bpf, c->id, PCON_TASKSTATE_RECURSIVE, &b), 0);
+		snprintf(what, sizeof(what), "%s sum", walk);
+		same(what, c, flip_sum, &a, &b);
+	}
+	/* 3 sleepers + busy + stopped + flip, all inside the tree */
+	assert_int_equal(threads, 6);
+	struct pcon_taskstats top;
+	assert_int_equal(pcon_tsnap_get(bpf, t->c[h][0]->id, PCON_TASKSTATE_RECURSIVE, &top), 0);
+	assert_int_equal(top.total, 6);
+	assert_int_equal(top.stopped, 1);
+	assert_true(top.running >= 1);
+	/* Every container of the tree is one the sums saw (the task walk sees
+	 * only containers with threads and their ancestors). */
+	if (strcmp(walk, "css_task") == 0)
+		assert_int_equal(top.containers, t->n);
+}
+
+static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
+		       const struct pcon_tsnap *proc, struct pcon *p, enum pcon_walk want)
+{
+	const struct pcon_container *top = t->c[h][0];
+	struct pcon_tsnap *bpf;
+	int r = pcon_tsnap_take(p, top, PCON_BACKEND_BPF, &bpf);
+	if (want == PCON_WALK_TASK && H[h]->version == 1 && !(H[h]->controllers && H[h]->controllers[0])) {
+		/* No css_set slot leads to a named hierarchy: said so, and auto falls back. */
+		assert_int_equal(r, -EOPNOTSUPP);
+		struct pcon_taskstats s;
+		struct pcon_taskstate_info info;
+		assert_int_equal(pcon_taskstate_read(p, top, PCON_BACKEND_AUTO, PCON_TASKSTATE_RECURSIVE,
+						     &s, &info), 0);
+		assert_int_equal(info.backend, PCON_BACKEND_PROC);
+		assert_int_equal(info.fallback, -EOPNOTSUPP);
+		assert_int_equal(s.total, 6);
+		return;
+	}
+	if (r < 0)
+		fail_msg("bpf walk of %s:%s: %s", H[h]->name, top->path, strerror(-r));
+	struct pcon_taskstate_info info;
+	pcon_tsnap_info(bpf, &info);
+	assert_int_equal(info.backend, PCON_BACKEND_BPF);
+	assert_int_equal(info.walk, want);
+	compare(t, h, pl, proc, bpf, pcon_walk_to_string(want));
+	pcon_tsnap_free(bpf);
+}
+
+/* Is name a kernel symbol (a kfunc this kernel has)? */
+static bool has_ksym(const char *name)
+{
+	char *out = NULL;
+	int r = pt_sh(&out, "grep -qw '%s' /proc/kallsyms", name);
+	free(out);
+	return r == 0;
+}
+
+/* Wait until every fixture thread is in the tree (threads start after the
+ * child joins its containers). */
+static void settle(const struct tree *t)
+{
+	for (int i = 0; i < 500; i++) {
+		struct pcon_taskstats s;
+		if (pcon_taskstate_read(P, t->c[0][0], PCON_BACKEND_PROC, PCON_TASKSTATE_RECURSIVE,
+					&s, NULL) == 0 && s.total == 6)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	fail_msg("the fixture threads did not all start");
+}
+
+static void run_scale(const char *name, size_t leaves)
+{
+	if (why[0])
+		SKIP_BECAUSE("%s", why);
+	if (n_h == 0)
+		SKIP_BECAUSE("no cgroup hierarchy is mounted");
+	struct tree t = { 0 };
+	tree_make(&t, name, leaves);
+	/* Fixtures in a middle container, deep leaves, and the flip in g1's first leaf. */
+	struct placed pl = { 0 };
+	place(&pl, &t, 1 + 1, K_FLIP);
+	place(&pl, &t, t.n - 1, K_PAUSE);
+	place(&pl, &t, t.n / 2, K_BUSY);
+	place(&pl, &t, 1, K_STOPPED);
+	settle(&t);
+	/* The css_task walk must run wherever the kernel has its kfuncs. */
+	bool bpf_css = has_ksym("bpf_iter_css_task_new");
+	for (size_t h = 0; h < n_h; h++) {
+		struct pcon_tsnap *proc;
+		assert_int_equal(pcon_tsnap_take(P, t.c[h][0], PCON_BACKEND_PROC, &proc), 0);
+		if (bpf_css)
+			check_walk(&t, h, &pl, proc, P, PCON_WALK_CSS_TASK);
+		check_walk(&t, h, &pl, proc, PT, PCON_WALK_TASK);
+		pcon_tsnap_free(proc);
+	}
+	placed_stop(&pl);
+	tree_free(&t);
+	assert_int_equal(pt_cleanup(), 0);
+	if (!bpf_css)
+		SKIP_BECAUSE("this kernel has no css_task kfuncs (Linux 6.7+): only the task walk was checked");
+}
+
+static void test_70(void **state) { (void)state; run_scale("s70", 70); }
+static void test_700(void **state) { (void)state; run_scale("s700", 700); }
+static void test_5000(void **state) { (void)state; run_scale("s5000", 5000); }
+
+int main(void);
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_70),
+		cmocka_unit_test(test_700),
+		cmocka_unit_test(test_5000),
+	};
+	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
+	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
+}

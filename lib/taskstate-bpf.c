@@ -202,6 +202,7 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 	skel->bss->n_recs = 0;
 	skel->bss->overflow = 0;
 	skel->bss->unmapped = 0;
+	skel->bss->too_deep = 0;
 	if (p->ts.walk == PCON_WALK_CSS_TASK) {
 		int r = run_iter(skel->progs.count_css, c->fd, recursive);
 		if (r < 0)
@@ -217,7 +218,7 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 		if (r < 0 || rr < 0)
 			return r < 0 ? r : rr;
 	}
-	return skel->bss->overflow ? -ENOSPC : 0;
+	return skel->bss->overflow ? -ENOSPC : skel->bss->too_deep ? -ELOOP : 0;
 }
 
 static void record_counts(const struct ts_record *rec, struct pcon_taskstats *ret)

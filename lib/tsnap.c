@@ -11,6 +11,7 @@
 
 struct tsnap_entry {
 	uint64_t id, parent;
+	uint64_t kids; /* entries whose parent this is */
 	struct pcon_taskstats own, sum;
 };
 
@@ -74,10 +75,14 @@ void tsnap_finish(struct pcon_tsnap *s)
 {
 	if (s->n)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
-	for (size_t i = 0; i < s->n; i++)
-		s->v[i].sum = (struct pcon_taskstats){ .unknown = s->v[i].own.unknown };
 	for (size_t i = 0; i < s->n; i++) {
-		struct tsnap_entry *e = &s->v[i];
+		s->v[i].sum = (struct pcon_taskstats){ .unknown = s->v[i].own.unknown };
+		s->v[i].kids = 0;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		struct tsnap_entry *e = &s->v[i], *p = e->parent ? find(s, e->parent) : NULL;
+		if (p)
+			p->kids++;
 		/* Parent links come from the kernel; a cycle cannot occur, but the
 		 * walk up is bounded by the number of entries all the same. */
 		for (size_t hops = 0; e && hops <= s->n; hops++) {
@@ -109,6 +114,17 @@ _public_ int pcon_tsnap_parent(const struct pcon_tsnap *s, uint64_t id, uint64_t
 	if (!e)
 		return -ENOENT;
 	*ret = e->parent;
+	return 0;
+}
+
+_public_ int pcon_tsnap_children(const struct pcon_tsnap *s, uint64_t id, uint64_t *ret)
+{
+	const struct tsnap_entry *e = s ? find(s, id) : NULL;
+	if (s && s->sparse)
+		return -EOPNOTSUPP;
+	if (!e)
+		return -ENOENT;
+	*ret = e->kids;
 	return 0;
 }
 

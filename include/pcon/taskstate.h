@@ -94,7 +94,8 @@ void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b
  * -EPROTONOSUPPORT the kernel backend on a cgroup v2 hierarchy, -EINVAL bad
  * backend or flags; for an explicit bpf backend, the loader's or the walk's
  * error (-EPERM without privilege, -EOPNOTSUPP no walk this kernel can run
- * on this hierarchy, -ENOSPC the walk found more cgroups than it can hold).
+ * on this hierarchy, -ENOSPC the walk found more cgroups than it can hold,
+ * -ELOOP the task walk met cgroups nested over 32 levels deep).
  */
 int pcon_taskstate_read(struct pcon *p, const struct pcon_container *c,
 			enum pcon_backend backend, unsigned flags,
@@ -122,6 +123,9 @@ int pcon_tsnap_get(const struct pcon_tsnap *s, uint64_t id, unsigned flags,
 		   struct pcon_taskstats *ret);
 /* The parent id of a container the walk saw (0 for a hierarchy root), or -ENOENT. */
 int pcon_tsnap_parent(const struct pcon_tsnap *s, uint64_t id, uint64_t *ret);
+/* How many child containers the walk saw under this id; -ENOENT if it did not
+ * see the id, -EOPNOTSUPP for the task walk (it sees populated ones only). */
+int pcon_tsnap_children(const struct pcon_tsnap *s, uint64_t id, uint64_t *ret);
 /* Who took the snapshot, and how. */
 void pcon_tsnap_info(const struct pcon_tsnap *s, struct pcon_taskstate_info *ret);
 void pcon_tsnap_free(struct pcon_tsnap *s);

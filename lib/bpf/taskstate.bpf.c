@@ -53,6 +53,9 @@ __u32 max_recs;   /* slots in recs */
 __u32 overflow;   /* a cgroup did not fit: the answer is incomplete */
 __u32 hier;       /* count_tasks: TS_HIER_V2 or a v1 hierarchy id */
 __u32 unmapped;   /* count_tasks: threads with no cgroup in hier */
+__u32 too_deep;   /* count_tasks: a cgroup nested deeper than MAX_DEPTH */
+
+#define MAX_DEPTH 32
 
 static __u64 parent_id(struct cgroup *cgrp)
 {
@@ -134,7 +137,8 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 	if (slot)
 		return bpf_map_lookup_elem(&recs, slot);
 	struct ts_record *mine = NULL;
-	for (int depth = 0; depth < 32 && cgrp; depth++) {
+	int depth;
+	for (depth = 0; depth < MAX_DEPTH && cgrp; depth++) {
 		__u32 s;
 		if (depth > 0 && bpf_map_lookup_elem(&slots, &id))
 			break; /* the rest of the chain is known */
@@ -150,6 +154,8 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 		if (cgrp)
 			id = cgrp->kn->id;
 	}
+	if (depth == MAX_DEPTH && cgrp && !bpf_map_lookup_elem(&slots, &id))
+		too_deep = 1; /* its upper ancestors would miss these threads */
 	return mine;
 }
 

@@ -67,10 +67,12 @@ static const char *bpf_reason(int err)
 	case EACCES:
 		return "loading eBPF needs root or CAP_BPF+CAP_PERFMON";
 	case EOPNOTSUPP:
-		return "this kernel has no css_task kfuncs (Linux 6.7+), and its task "
-		       "iterator walk cannot see a named v1 hierarchy";
+		return "the task-iterator walk (kernels without the css_task kfuncs of "
+		       "Linux 6.7+) cannot see a named v1 hierarchy";
 	case ENOSPC:
 		return "the walk found more than 1048576 cgroups";
+	case ELOOP:
+		return "the task walk cannot follow cgroups nested more than 32 levels deep";
 	default:
 		return NULL;
 	}

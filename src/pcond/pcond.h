@@ -58,6 +58,7 @@ struct tracker {
 	size_t tracked, cap;
 	size_t untracked;        /* containers over the cap at the last scan */
 	bool cap_logged;
+	bool full_scan;          /* this round lists every directory again */
 	uint64_t rounds;         /* samples taken */
 	uint64_t read_errors;
 	double last_cpu_s;       /* CPU time of the last round */

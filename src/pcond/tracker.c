@@ -216,17 +216,6 @@ static int take_snap(struct tracker *t, struct tree *tr, struct pcon_tsnap **ret
 	return 0;
 }
 
-/* n's own counts in this sample. A hierarchy root's own threads (mostly
- * kernel threads) are read from /proc after a css_task walk: that walk was
- * measured to miss pid 1's threads, and the root must match /proc/loadavg. */
-static int own_counts(struct tracker *t, const struct pcon_tsnap *snap, const struct node *n,
-		      struct pcon_taskstats *ret)
-{
-	if (!n->parent && t->walk == PCON_WALK_CSS_TASK)
-		return pcon_taskstate_read(t->p, n->c, PCON_BACKEND_PROC, 0, ret, NULL);
-	return pcon_tsnap_get(snap, n->id, 0, ret);
-}
-
 /* A child found over the cap: not tracked, but its threads still count
  * toward its ancestors' load. */
 static void add_untracked(struct tracker *t, const struct pcon_tsnap *snap, struct node *n,
@@ -304,18 +293,43 @@ static int sync_kids(struct tracker *t, const struct pcon_tsnap *snap, struct no
 }
 
 /*
+ * Does n's directory hold just the children n tracks? The css_task walk saw
+ * every container with its parent: unless the counts differ, listing the
+ * directory would change nothing. A full rescan (renames, replaced
+ * directories) still runs every RESCAN_EVERY rounds and on request.
+ */
+#define RESCAN_EVERY 12
+static bool kids_unchanged(const struct tracker *t, const struct pcon_tsnap *snap,
+			   const struct node *n)
+{
+	uint64_t seen, have = 0;
+	if (!snap || t->full_scan || pcon_tsnap_children(snap, n->id, &seen) < 0)
+		return false;
+	for (const struct node *k = n->kids; k; k = k->next, have++) {
+		uint64_t parent;
+		if (pcon_tsnap_parent(snap, k->id, &parent) < 0 || parent != n->id)
+			return false;
+	}
+	return have == seen;
+}
+
+/*
  * Sample n's subtree: its own counts once, its kids' sums added, its load
  * updated. Returns -ENOENT if n was removed (the caller drops it).
  */
 static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *snap,
 		 struct node *n, unsigned int samples)
 {
-	int r = sync_kids(t, snap, n);
+	int r = 0;
+	if (kids_unchanged(t, snap, n))
+		n->extra = (struct pcon_taskstats){ 0 }; /* no child over the cap */
+	else
+		r = sync_kids(t, snap, n);
 	if (r < 0)
 		return r == -ENOENT && n->parent ? -ENOENT : 0;
 	struct pcon_taskstats own;
 	/* -ENOENT: made since the walk; it is sampled from the next one. */
-	r = snap ? own_counts(t, snap, n, &own) : -ENOENT;
+	r = snap ? pcon_tsnap_get(snap, n->id, 0, &own) : -ENOENT;
 	if (r < 0) {
 		t->read_errors += r != -ENOENT;
 		own = (struct pcon_taskstats){ 0 };
@@ -356,6 +370,7 @@ void tracker_sample(struct tracker *t, unsigned int n)
 	double c0 = cpu_seconds();
 	uint64_t w0 = now_ns();
 	t->untracked = 0;
+	t->full_scan = n == 0 || t->rounds % RESCAN_EVERY == 0;
 	for (size_t i = 0; i < t->n_trees; i++) {
 		struct pcon_tsnap *snap = NULL;
 		find_self(t, &t->trees[i]);

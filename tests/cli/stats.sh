@@ -61,6 +61,14 @@ for H in $v1 $v2; do
 	check "$H: PCON_BPF_WALK=task forces the task walk" jq -e '.walk == "task" and .total == 3' <<<"$j"
 	check "$H: top -b over 72 containers has counts" \
 		bash -c "$PCON top -b -n 1 -d 0.1 '$C' | grep -E '$PFX-s/k70 +1 '"
+	# The task walk records a cgroup's ancestors up to 32 levels, then says so.
+	deep=$C/deep; for i in $(seq 39); do deep=$deep/d; done
+	check "$H: create 40 levels" $PCON create "$deep"
+	sleep 1000 & kids+=($!); $PCON attach "$deep" $! >/dev/null
+	err=$(PCON_BPF_WALK=task $PCON stats -r -b bpf "$C" 2>&1)
+	check "$H: the task walk refuses what it cannot sum" grep -q "nested more than 32 levels" <<<"$err"
+	check "$H: auto counts it from /proc" jq -e '.backend == "proc" and .total == 4' \
+		<<<"$(PCON_BPF_WALK=task $PCON stats --json -r "$C")"
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 done
 N=$(jq -r '[.[] | select(.version == 1 and .named != null and (.controllers | length) == 0)][0].name // empty' <<<"$json")

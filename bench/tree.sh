@@ -44,6 +44,6 @@ printf '%-44s %8s %14s %8s\n' "command" "median" "min..max" "ratio"
 read -r cg cgmin cgmax < <(timeit 11 systemd-cgtop -b -n 1 --depth=3 "/$PFX")
 for cmd in "stats --tree -d 3 -b bpf" "stats --tree -d 3 -b proc"; do
 	read -r m mn mx < <(timeit 11 $PCON $cmd "name=systemd:/$PFX")
-	printf '%-44s %8s %14s %7.2fx\n' "pcon $cmd" "$m" "$mn..$mx" "$(echo "$m / $cg" | bc -l)"
+	printf '%-44s %8s %14s %7.2fx\n' "pcon $cmd" "$m" "$mn..$mx" "$(awk -v a="$m" -v b="$cg" 'BEGIN {print a / b}')"
 done
 printf '%-44s %8s %14s %7.2fx\n' "systemd-cgtop -b -n 1 --depth=3" "$cg" "$cgmin..$cgmax" 1

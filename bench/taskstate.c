@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +224,11 @@ static void on_signal(int sig)
 
 int main(void)
 {
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { /* as pcon and pcond do */
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (geteuid() != 0) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "statcache.h"
 
 static char *path_join(const char *root, const char *path)
 {
@@ -76,6 +77,7 @@ _public_ void pcon_close(struct pcon *p)
 		return;
 	taskstate_bpf_release(p);
 	taskstate_kernel_release(p);
+	statcache_free(p->ts.stats);
 	for (size_t i = 0; i < p->n_hiers; i++)
 		hier_done(&p->hiers[i]);
 	free(p->hiers);

@@ -36,6 +36,7 @@ static inline int negerrno(void) { return errno > 0 ? -errno : -EIO; }
 
 struct taskstate_bpf;
 struct mnl_socket;
+struct statcache;
 
 struct pcon {
 	char *sysroot;            /* "" for the real machine */
@@ -51,6 +52,7 @@ struct pcon {
 		void *recs;                   /* the records map, mapped read-only */
 		size_t recs_size;
 		uint32_t recs_max;
+		struct statcache *stats;      /* proc: kept-open stat files */
 		struct mnl_socket *nl;        /* taskstats netlink socket */
 		unsigned portid, seq;
 		uint16_t family;

@@ -8,6 +8,9 @@
  * process: ~1 ms per read at 10,000 threads.) Cost is O(threads in the
  * container), independent of the rest of the machine.
  *
+ * Each thread's stat file is kept open (statcache.c) and re-read with
+ * pread() when the same handle reads the thread again.
+ *
  * What /proc cannot tell: whether a D task waits on I/O (in_iowait has no
  * /proc field; delay accounting's blkio ticks count finished waits only), so
  * io_wait is reported unknown. A task frozen by the v1 freezer shows as D
@@ -18,22 +21,59 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "statcache.h"
 #include "taskstate-internal.h"
 
-/* Classify thread tid; 0 counted, -ENOENT gone (skip), <0 error. */
-static int read_one(int proc_fd, pid_t tid, struct pcon_taskstats *acc)
+/* What a worker saw in the table of kept files, for the caller to apply
+ * once the workers are done (the table is read-only meanwhile). */
+struct keep {
+	pid_t *drop;       /* kept fds that failed: the thread is gone */
+	size_t n_drop;
+	pid_t *put_tid;    /* files opened for threads not kept yet */
+	int *put_fd;
+	size_t n_put;
+};
+
+/* Read tid's stat line into buf: from its kept fd, else a new open. */
+static int read_stat(int proc_fd, struct statcache *sc, pid_t tid, char *buf, size_t size,
+		     struct keep *k, size_t max_keep)
 {
-	char path[64], buf[1024];
+	int fd = statcache_get(sc, tid);
+	if (fd >= 0) {
+		ssize_t n = pread(fd, buf, size - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			return 0;
+		}
+		k->drop[k->n_drop++] = tid; /* exited (or its tid reused): open anew */
+	}
+	char path[64];
 	snprintf(path, sizeof(path), "%d/task/%d/stat", (int)tid, (int)tid);
-	int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negerrno();
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, size - 1);
 	int err = n < 0 ? negerrno() : 0;
-	close(fd);
+	if (err == 0 && k->n_put < max_keep) {
+		k->put_tid[k->n_put] = tid;
+		k->put_fd[k->n_put++] = fd;
+	} else {
+		close(fd);
+	}
 	if (err < 0)
 		return err;
 	buf[n] = '\0';
+	return 0;
+}
+
+/* Classify thread tid; 0 counted, -ENOENT gone (skip), <0 error. */
+static int read_one(int proc_fd, struct statcache *sc, pid_t tid, struct pcon_taskstats *acc,
+		    struct keep *k, size_t max_keep)
+{
+	char buf[1024];
+	int r = read_stat(proc_fd, sc, tid, buf, sizeof(buf), k, max_keep);
+	if (r < 0)
+		return r;
 	char letter;
 	unsigned int exit_state = 0, state = TS_DEAD; /* unparsable: "other" */
 	if (taskstate_parse_stat(buf, &letter) == 0)
@@ -42,16 +82,26 @@ static int read_one(int proc_fd, pid_t tid, struct pcon_taskstats *acc)
 	return 0;
 }
 
-/* Classify tids[0..n) into acc; exited threads skipped. */
-static int read_range(int proc_fd, const pid_t *tids, size_t n, struct pcon_taskstats *acc)
+struct part {
+	int proc_fd;
+	struct statcache *sc;
+	const pid_t *tids;
+	size_t n, max_keep;
+	struct keep k;
+	struct pcon_taskstats acc;
+	int r;
+};
+
+/* Classify w's tids into w->acc; exited threads skipped. */
+static int read_range(struct part *w)
 {
-	for (size_t i = 0; i < n; i++) {
-		int r = read_one(proc_fd, tids[i], acc);
+	for (size_t i = 0; i < w->n; i++) {
+		int r = read_one(w->proc_fd, w->sc, w->tids[i], &w->acc, &w->k, w->max_keep);
 		if (r == -ENOENT || r == -ESRCH)
 			continue; /* exited since the list was read */
 		if (r == -EACCES || r == -EPERM) {
 			/* hidepid or the like: the thread exists, its state is unknown */
-			taskstats_add(acc, TS_B_OTHER, false);
+			taskstats_add(&w->acc, TS_B_OTHER, false);
 			continue;
 		}
 		if (r < 0)
@@ -60,19 +110,21 @@ static int read_range(int proc_fd, const pid_t *tids, size_t n, struct pcon_task
 	return 0;
 }
 
-struct part {
-	int proc_fd;
-	const pid_t *tids;
-	size_t n;
-	struct pcon_taskstats acc;
-	int r;
-};
-
 static void *part_run(void *arg)
 {
 	struct part *w = arg;
-	w->r = read_range(w->proc_fd, w->tids, w->n, &w->acc);
+	w->r = read_range(w);
 	return NULL;
+}
+
+/* Apply what a worker saw to the table: drop the dead, keep the new. */
+static void part_keep(struct statcache *sc, struct part *w)
+{
+	for (size_t i = 0; i < w->k.n_drop; i++)
+		statcache_drop(sc, w->k.drop[i]);
+	for (size_t i = 0; i < w->k.n_put; i++)
+		if (!statcache_put(sc, w->k.put_tid[i], w->k.put_fd[i]))
+			close(w->k.put_fd[i]);
 }
 
 /*
@@ -83,18 +135,25 @@ static void *part_run(void *arg)
 #define PROC_WORKERS 4
 #define PROC_SPLIT_MIN 2048
 
-static int read_parallel(int proc_fd, const pid_t *tids, size_t n, struct pcon_taskstats *acc)
+static int read_parallel(int proc_fd, struct statcache *sc, const pid_t *tids, size_t n,
+			 struct pcon_taskstats *acc)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t k = cpus < 2 ? 1 : cpus > PROC_WORKERS ? PROC_WORKERS : (size_t)cpus;
-	if (n < PROC_SPLIT_MIN || k < 2)
-		return read_range(proc_fd, tids, n, acc);
+	size_t k = cpus < 2 || n < PROC_SPLIT_MIN ? 1 : cpus > PROC_WORKERS ? PROC_WORKERS : (size_t)cpus;
+	/* One allocation holds every worker's drop and put lists. */
+	_cleanup_free_ pid_t *ids = malloc(2 * (n + 1) * sizeof(pid_t));
+	_cleanup_free_ int *fds = malloc((n + 1) * sizeof(int));
+	if (!ids || !fds)
+		return -ENOMEM;
 	struct part w[PROC_WORKERS] = { 0 };
 	pthread_t th[PROC_WORKERS];
 	bool started[PROC_WORKERS] = { false };
 	for (size_t i = 0; i < k; i++) {
-		w[i] = (struct part){ .proc_fd = proc_fd, .tids = tids + n * i / k,
-				      .n = n * (i + 1) / k - n * i / k };
+		size_t from = n * i / k, len = n * (i + 1) / k - from;
+		w[i] = (struct part){ .proc_fd = proc_fd, .sc = sc, .tids = tids + from, .n = len,
+				      .max_keep = sc ? len : 0,
+				      .k = { .drop = ids + from, .put_tid = ids + n + from,
+					     .put_fd = fds + from } };
 		if (i > 0)
 			started[i] = pthread_create(&th[i], NULL, part_run, &w[i]) == 0;
 	}
@@ -108,6 +167,8 @@ static int read_parallel(int proc_fd, const pid_t *tids, size_t n, struct pcon_t
 		if (w[i].r < 0 && r == 0)
 			r = w[i].r;
 	}
+	for (size_t i = 0; i < k; i++)
+		part_keep(sc, &w[i]);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < k; i++)
@@ -121,5 +182,7 @@ int taskstate_proc_read(struct pcon *p, const struct pcon_container *c, struct p
 	int n = pcon_container_tasks(c, true, &tids);
 	if (n < 0)
 		return n;
-	return read_parallel(pcon_proc_fd(p), tids, (size_t)n, acc);
+	if (!p->ts.stats && statcache_new(&p->ts.stats) < 0)
+		p->ts.stats = NULL; /* no memory for the table: read without it */
+	return read_parallel(pcon_proc_fd(p), p->ts.stats, tids, (size_t)n, acc);
 }

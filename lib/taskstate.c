@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "statcache.h"
 #include "taskstate-internal.h"
 
 static const char *const backend_names[PCON_BACKEND_MAX] = {
@@ -127,6 +128,7 @@ static int take_with(struct pcon *p, const struct pcon_container *c, enum pcon_b
 		return r;
 	switch (b) {
 	case PCON_BACKEND_PROC:
+		statcache_next_walk(p->ts.stats);
 		r = walk(p, c, 0, recursive, true, taskstate_proc_read, PCON_TASKSTATS_IO_WAIT, s);
 		break;
 	case PCON_BACKEND_KERNEL:

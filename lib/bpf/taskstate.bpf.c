@@ -110,6 +110,38 @@ int count_css(struct bpf_iter__cgroup *ctx)
 	return 0;
 }
 
+/* count_tasks' memory between threads of one walk (threads of a process
+ * come one after another and mostly share a cgroup). */
+__u32 ss_slot;    /* the css_set slot of hier's controller, found once */
+__u64 last_cgrp;  /* the cgroup of the previous thread, and its record */
+__u32 last_rec;
+
+/* The css in slot i of cset: constant indexes, so each read is a plain load
+ * (rdma and misc, slots 12 and 13 where they exist, are not looked at). */
+static struct cgroup_subsys_state *css_at(struct css_set *cset, __u32 i)
+{
+	switch (i) {
+	case 0: return cset->subsys[0];
+	case 1: return cset->subsys[1];
+	case 2: return cset->subsys[2];
+	case 3: return cset->subsys[3];
+	case 4: return cset->subsys[4];
+	case 5: return cset->subsys[5];
+	case 6: return cset->subsys[6];
+	case 7: return cset->subsys[7];
+	case 8: return cset->subsys[8];
+	case 9: return cset->subsys[9];
+	case 10: return cset->subsys[10];
+	case 11: return cset->subsys[11];
+	default: return NULL;
+	}
+}
+
+static bool in_hier(struct cgroup_subsys_state *css)
+{
+	return css && css->cgroup->root->hierarchy_id == (int)hier;
+}
+
 /* The thread's cgroup in the walked hierarchy, or NULL. */
 static struct cgroup *task_cgroup(struct task_struct *task)
 {
@@ -118,13 +150,16 @@ static struct cgroup *task_cgroup(struct task_struct *task)
 		return NULL;
 	if (hier == TS_HIER_V2)
 		return cset->dfl_cgrp;
-	/* A v1 hierarchy: the css of any of its controllers. Constant indexes,
-	 * so each read is a plain load; rdma and misc (12, 13) are not looked at. */
-#pragma unroll
-	for (int i = 0; i < 12; i++) {
-		struct cgroup_subsys_state *css = cset->subsys[i];
-		if (css && css->cgroup->root->hierarchy_id == (int)hier)
+	/* A v1 hierarchy: the css of any of its controllers. */
+	struct cgroup_subsys_state *css = css_at(cset, ss_slot);
+	if (in_hier(css))
+		return css->cgroup;
+	for (__u32 i = 0; i < 12; i++) {
+		css = css_at(cset, i);
+		if (in_hier(css)) {
+			ss_slot = i;
 			return css->cgroup;
+		}
 	}
 	return NULL;
 }
@@ -132,10 +167,15 @@ static struct cgroup *task_cgroup(struct task_struct *task)
 /* cgrp's record, made (with its ancestors') when first seen. */
 static struct ts_record *record_of(struct cgroup *cgrp)
 {
+	if ((__u64)cgrp == last_cgrp)
+		return bpf_map_lookup_elem(&recs, &last_rec);
 	__u64 id = cgrp->kn->id;
 	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
-	if (slot)
+	if (slot) {
+		last_cgrp = (__u64)cgrp;
+		last_rec = *slot;
 		return bpf_map_lookup_elem(&recs, slot);
+	}
 	struct ts_record *mine = NULL;
 	int depth;
 	for (depth = 0; depth < MAX_DEPTH && cgrp; depth++) {

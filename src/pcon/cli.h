@@ -52,4 +52,7 @@ void cli_free_specs(struct pcon_container **v, int n);
 /* Opened container's display name: "HIER:PATH" (static buffer). */
 const char *cli_name(const struct pcon_container *ct);
 
+/* Give a command pcon runs the open-file limit pcon was started with. */
+void cli_restore_nofile(void);
+
 #endif

@@ -298,6 +298,7 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	pcon_close(c->p);
 	c->p = NULL;
 	fflush(stdout);
+	cli_restore_nofile();
 	execvp(argv[dash + 1], argv + dash + 1);
 	int err = errno;
 	cli_fail(argv[dash + 1], "%s", err == ENOENT ? "command not found" : strerror(err));

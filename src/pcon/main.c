@@ -1,6 +1,7 @@
 /* pcon: process containers and per-container statistics. */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +47,28 @@ static void usage(FILE *f)
 		   "  -V, --version  show the version\n");
 }
 
+static struct rlimit nofile_at_start;
+
+/* The proc backend keeps per-thread stat files open between samples: take
+ * every descriptor the hard limit allows (what systemd does for itself). */
+static void raise_nofile(void)
+{
+	if (getrlimit(RLIMIT_NOFILE, &nofile_at_start) < 0)
+		return;
+	struct rlimit rl = nofile_at_start;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+void cli_restore_nofile(void)
+{
+	if (nofile_at_start.rlim_max)
+		setrlimit(RLIMIT_NOFILE, &nofile_at_start);
+}
+
 int main(int argc, char **argv)
 {
+	raise_nofile();
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },

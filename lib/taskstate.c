@@ -142,6 +142,8 @@ static int take_with(struct pcon *p, const struct pcon_container *c, enum pcon_b
 	}
 	if (r >= 0 && b != PCON_BACKEND_PROC)
 		r = container_alive(c);
+	if (r == -ENODEV)
+		r = -ENOENT; /* the kernel's answer for a removed cgroup's files */
 	if (r < 0) {
 		pcon_tsnap_free(s);
 		return r;

@@ -71,6 +71,24 @@ for H in $v1 $v2; do
 		<<<"$(PCON_BPF_WALK=task $PCON stats --json -r "$C")"
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 done
+# Children made and removed all the while: every query of the parent answers.
+if [ -n "$v1" ]; then
+	C="$v1:/$PFX-churn"; $PCON create "$C" >/dev/null
+	dir=$(jq -r --arg h "$v1" '.[] | select(.name == $h) | .mount' <<<"$json")/$PFX-churn
+	( end=$((SECONDS + 5)); ks=$(seq 40); while [ $SECONDS -lt $end ]; do
+		for i in $ks; do mkdir "$dir/k$i" "$dir/k$i/x" 2>/dev/null; done
+		for i in $ks; do rmdir "$dir/k$i/x" "$dir/k$i" 2>/dev/null; done
+	done ) & churn=$!
+	bad=0 runs=0
+	while kill -0 $churn 2>/dev/null; do
+		for a in "-r -b proc" "--tree -b proc" "-r -b bpf" "--tree -b bpf"; do
+			$PCON stats $a "$C" >/dev/null 2>/tmp/pcon-churn.$$ || { bad=$((bad + 1)); head -1 /tmp/pcon-churn.$$; }
+			runs=$((runs + 1))
+		done
+	done
+	wait $churn; rm -f /tmp/pcon-churn.$$
+	check "stats under churn: $runs runs, none failed" [ "$bad" -eq 0 -a "$runs" -ge 20 ]
+fi
 N=$(jq -r '[.[] | select(.version == 1 and .named != null and (.controllers | length) == 0)][0].name // empty' <<<"$json")
 if [ -n "$N" ]; then
 	check "$N: create" $PCON create "$N:/$PFX-n"

@@ -26,6 +26,7 @@ static const struct command {
 	{ "get", cmd_get, "read subsystem knobs" },
 	{ "set", cmd_set, "write subsystem knobs" },
 	{ "stats", cmd_stats, "task-state statistics of containers" },
+	{ "pressure", cmd_pressure, "pressure stall information of containers (v2) and the machine" },
 	{ "loadavg", cmd_loadavg, "load averages of containers (asks pcond)" },
 	{ "events", cmd_events, "print fork, exec, exit, moves and emptiness as they happen" },
 	{ "top", cmd_top, "live view of containers: tasks by state, CPU, memory" },

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# CLI tests of pcon pressure on real cgroups: the machine's, a v2
+# container's under a CPU-bound fixture, errors.
+. "$(dirname "$0")/lib.bash"
+kids=()
+finish() { for k in "${kids[@]}"; do kill -9 "$k" 2>/dev/null; wait "$k" 2>/dev/null; done; cleanup; }
+trap finish EXIT
+
+check "pressure --help exits 0" $PCON pressure --help
+fails_with "unknown option" "pressure" $PCON pressure --nope
+if [ ! -r /proc/pressure/cpu ]; then
+	fails_with "no PSI is said, nothing printed as zero" "no pressure stall information" $PCON pressure
+	done_testing; exit 0
+fi
+out=$($PCON pressure)
+check "machine: one row per resource" [ "$(grep -c '^machine ' <<<"$out")" -eq 3 ]
+check "machine --json" jq -e '.container == "machine" and (.cpu.some.avg10 | type == "number")
+	and (.io.full.total_us | type == "number")' <<<"$($PCON pressure --json)"
+
+if [ "$(id -u)" -ne 0 ]; then skip "pressure of containers" "needs root to create cgroups"; done_testing; exit 0; fi
+json=$($PCON hierarchies --json)
+v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].name // empty' <<<"$json")
+v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
+if [ -n "$v1" ]; then
+	$PCON create "$v1:/$PFX-p" >/dev/null
+	fails_with "v1: says pressure is v2 only, prints nothing" "only for cgroup v2" $PCON pressure "$v1:/$PFX-p"
+fi
+if [ -z "$v2" ]; then skip "pressure of a v2 container" "no cgroup v2 hierarchy"; done_testing; exit 0; fi
+C="$v2:/$PFX-p"
+check "v2: create" $PCON create "$C/kid"
+total() { $PCON pressure --json "$C" | jq '.cpu.some.total_us'; }
+t0=$(total)
+# Three busy loops on this machine's CPUs: at least one always waits.
+for _ in 1 2 3 $(seq "$(nproc)"); do
+	bash -c 'while :; do :; done' & kids+=($!); $PCON attach "$C/kid" $! >/dev/null
+done
+sleep 2.5
+t1=$(total)
+check "v2: a CPU-bound fixture raises cpu.some (total $t0 -> $t1 us)" [ "$t1" -gt $((t0 + 100000)) ]
+check "v2: its avg10 rises above 0" jq -e '.cpu.some.avg10 > 0' <<<"$($PCON pressure --json "$C/kid")"
+out=$($PCON pressure -r "$C")
+check "v2: -r has the child's rows" [ "$(grep -c "$PFX-p/kid " <<<"$out")" -eq 3 ]
+for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
+done_testing

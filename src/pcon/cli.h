@@ -53,6 +53,10 @@ void cli_free_specs(struct pcon_container **v, int n);
 /* Opened container's display name: "HIER:PATH" (static buffer). */
 const char *cli_name(const struct pcon_container *ct);
 
+struct pcon_pressure;
+/* The members of a pressure object in JSON (cmd-pressure.c). */
+void cli_json_pressure(struct json *j, const struct pcon_pressure *p);
+
 /* Give a command pcon runs the open-file limit pcon was started with. */
 void cli_restore_nofile(void);
 

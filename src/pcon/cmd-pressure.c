@@ -60,16 +60,9 @@ static void print_rows(const char *name, const struct pcon_pressure *p)
 	}
 }
 
-static void print_json(struct json *j, const char *name, const struct pcon_container *ct,
-		       const struct pcon_pressure *p)
+/* The members of one pressure object: per resource {"some": {...}, "full": {...}}. */
+void cli_json_pressure(struct json *j, const struct pcon_pressure *p)
 {
-	json_obj_begin(j, NULL);
-	json_str(j, "container", name);
-	if (ct) {
-		json_str(j, "hierarchy", ct->hier->name);
-		json_str(j, "path", ct->path);
-		json_u64(j, "id", ct->id);
-	}
 	for (int r = 0; r < PCON_PSI_MAX; r++) {
 		if (!p->have[r][PCON_PSI_SOME] && !p->have[r][PCON_PSI_FULL]) {
 			json_null(j, pcon_psi_resource_to_string((enum pcon_psi_resource)r));
@@ -91,6 +84,19 @@ static void print_json(struct json *j, const char *name, const struct pcon_conta
 		}
 		json_obj_end(j);
 	}
+}
+
+static void print_json(struct json *j, const char *name, const struct pcon_container *ct,
+		       const struct pcon_pressure *p)
+{
+	json_obj_begin(j, NULL);
+	json_str(j, "container", name);
+	if (ct) {
+		json_str(j, "hierarchy", ct->hier->name);
+		json_str(j, "path", ct->path);
+		json_u64(j, "id", ct->id);
+	}
+	cli_json_pressure(j, p);
 	json_obj_end(j);
 	json_done(j);
 }

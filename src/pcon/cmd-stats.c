@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "pcon/pressure.h"
 #include "pcon/taskstate.h"
 
 #define MAX_CONTAINERS 64
@@ -130,6 +131,19 @@ static void json_counts(struct json *j, const struct pcon_taskstats *t)
 	json_u64(j, "containers", t->containers);
 }
 
+/* "pressure": the container's PSI where the kernel keeps it (v2), else null. */
+static void json_pressure(struct json *j, const struct pcon_container *ct)
+{
+	struct pcon_pressure p;
+	if (pcon_pressure_read(ct, &p) < 0) {
+		json_null(j, "pressure");
+		return;
+	}
+	json_obj_begin(j, "pressure");
+	cli_json_pressure(j, &p);
+	json_obj_end(j);
+}
+
 static void json_head(struct json *j, const char *hier, const char *path, uint64_t id,
 		      const struct pcon_taskstate_info *info)
 {
@@ -182,6 +196,7 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 			json_bool(&s->j, "recursive", s->flags & PCON_TASKSTATE_RECURSIVE);
 			json_double(&s->j, "time", now_realtime(), 3);
 			json_counts(&s->j, &t);
+			json_pressure(&s->j, cts[i]);
 			json_obj_end(&s->j);
 			json_done(&s->j);
 			continue;

@@ -40,5 +40,9 @@ check "v2: a CPU-bound fixture raises cpu.some (total $t0 -> $t1 us)" [ "$t1" -g
 check "v2: its avg10 rises above 0" jq -e '.cpu.some.avg10 > 0' <<<"$($PCON pressure --json "$C/kid")"
 out=$($PCON pressure -r "$C")
 check "v2: -r has the child's rows" [ "$(grep -c "$PFX-p/kid " <<<"$out")" -eq 3 ]
+check "v2: stats --json carries the pressure" jq -e '.pressure.cpu.some.total_us > 0' \
+	<<<"$($PCON stats --json -r "$C")"
+[ -n "$v1" ] && check "v1: stats --json pressure is null" jq -e '.pressure == null' \
+	<<<"$($PCON stats --json "$v1:/$PFX-p")"
 for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 done_testing

@@ -49,6 +49,7 @@ static void do_loadavg(struct pcond *d, struct conn *c, const struct proto_req *
 	size_t lines = 0;
 	const char *code = NULL, *msg = NULL;
 	size_t mark = c->out.len;
+	tracker_roots_now(&d->tr); /* roots answer the kernel's load of this moment */
 	for (size_t i = 0; i < spec.n && !code; i++) {
 		struct tree *tr = tracker_tree(&d->tr, spec.hiers[i]);
 		struct node *top = tr ? tree_find(tr, spec.path) : NULL;

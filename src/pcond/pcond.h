@@ -73,6 +73,8 @@ void tracker_done(struct tracker *t);
 /* Rescan every tree and read every container's counts; apply n load
  * samples (0: refresh only). */
 void tracker_sample(struct tracker *t, unsigned int n);
+/* Set every root's load to the kernel's own (a root holds every task). */
+void tracker_roots_now(struct tracker *t);
 /* The tree of hierarchy h, or NULL if not watched. */
 struct tree *tracker_tree(struct tracker *t, const struct pcon_hier *h);
 /* The node at path in tree, or NULL if not tracked. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,21 +74,21 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* A hierarchy root holds every task: it starts from the kernel's own averages,
- * so it matches /proc/loadavg from the first sample. */
-static void seed_root(struct tracker *t, struct node *root)
+/*
+ * A hierarchy root holds every task of the machine: its load average is the
+ * kernel's own, which sysinfo(2) gives exactly (avenrun shifted to 16 bits
+ * of fraction). Every root reads it, so the roots agree with each other and
+ * with /proc/loadavg at any moment, whatever pcond's sampling grid.
+ */
+void tracker_roots_now(struct tracker *t)
 {
-	char buf[256];
-	int fd = openat(pcon_proc_fd(t->p), "loadavg", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct sysinfo si;
+	if (sysinfo(&si) < 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	unsigned long avenrun[3];
-	if (n > 0) {
-		buf[n] = '\0';
-		if (pcon_loadavg_parse(buf, avenrun) == 0)
-			pcon_loadavg_seed(&root->la, avenrun);
+	for (size_t i = 0; i < t->n_trees; i++) {
+		struct pcon_loadavg *la = &t->trees[i].root->la;
+		for (int k = 0; k < 3; k++)
+			la->avenrun[k] = si.loads[k] >> (SI_LOAD_SHIFT - PCON_FSHIFT);
 	}
 }
 
@@ -120,8 +121,8 @@ int tracker_init(struct tracker *t, struct pcon *p, char *const *tokens,
 			pcon_container_free(c);
 			return r;
 		}
-		seed_root(t, tr->root);
 	}
+	tracker_roots_now(t);
 	return 0;
 }
 
@@ -383,6 +384,8 @@ void tracker_sample(struct tracker *t, unsigned int n)
 		t->rounds++;
 	t->last_cpu_s = cpu_seconds() - c0;
 	t->last_wall_s = (double)(now_ns() - w0) / 1e9;
+	if (n)
+		tracker_roots_now(t); /* the sample's update of the roots, replaced */
 	if (t->untracked && !t->cap_logged)
 		fprintf(stderr, "pcond: tracking cap of %zu containers reached: %zu more are "
 				"not tracked (their threads still count in their parents' load; "

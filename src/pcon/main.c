@@ -23,6 +23,7 @@ static const struct command {
 	{ "attach", cmd_attach, "move processes or threads into a container" },
 	{ "exec", cmd_exec, "run a command inside containers" },
 	{ "tasks", cmd_tasks, "list the processes or threads of a container" },
+	{ "classify", cmd_classify, "move processes where the placement rules say" },
 	{ "get", cmd_get, "read subsystem knobs" },
 	{ "set", cmd_set, "write subsystem knobs" },
 	{ "stats", cmd_stats, "task-state statistics of containers" },

@@ -73,6 +73,7 @@ $(B)/$(SONAME): $(LIB_OBJS)
 	ln -sf $(SONAME) $(B)/libpcon.so
 
 $(B)/libpcon.pc: libpcon.pc.in
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pcon: $(CLI_OBJS) $(B)/libpcon.a

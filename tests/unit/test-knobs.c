@@ -301,7 +301,13 @@ static void test_freezer(void **state)
 	assert_int_equal(pcon_knob_set(c, "freezer.state", "thawed"), 0);
 	assert_string_equal(got("freezer", "freezer.state"), "THAWED");
 	assert_refused(c, "freezer", "freezer.state", "freezer.state", "freezing", -EINVAL);
-	assert_refused(c, "freezer", "freezer.state", "freezer.state", "FROZEN", -EINVAL);
+	assert_refused(c, "freezer", "freezer.state", "freezer.state", "FREEZING", -EINVAL);
+	assert_refused(c, "freezer", "freezer.state", "freezer.state", "Frozen", -EINVAL);
+	/* the v1 spellings are taken as well */
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "FROZEN"), 0);
+	assert_string_equal(got("freezer", "freezer.state"), "FROZEN");
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "THAWED"), 0);
+	assert_string_equal(got("freezer", "freezer.state"), "THAWED");
 	put("freezer", "freezer.state", "SLUSHY\n");
 	assert_get_err(c, "freezer.state", -EBADMSG);
 	pcon_container_free(c);
@@ -317,6 +323,12 @@ static void test_freezer(void **state)
 	assert_string_equal(got("unified", "cgroup.freeze"), "0");
 	put("unified", "cgroup.events", "populated 1\nfrozen 0\n");
 	assert_get(c, "freezer.state", "thawed");
+	/* v1 spellings on v2: users type FROZEN/THAWED whatever the kernel */
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "FROZEN"), 0);
+	assert_string_equal(got("unified", "cgroup.freeze"), "1");
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "THAWED"), 0);
+	assert_string_equal(got("unified", "cgroup.freeze"), "0");
+	assert_refused(c, "unified", "cgroup.freeze", "freezer.state", "FREEZING", -EINVAL);
 	pcon_container_free(c);
 }
 

@@ -1,5 +1,5 @@
 # pcon: process containers and per-container statistics.
-# make deps | make | make check | make bench | make demo | make install PREFIX=...
+# make deps | make | make check | make check-guest | make bench | make demo | make install PREFIX=...
 
 PREFIX   ?= /usr/local
 B        ?= build
@@ -12,7 +12,8 @@ SONAME   := libpcon.so.0
 # Debian packages every target needs; `make deps` installs them (idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
             zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
-            prometheus lxcfs curl python3 libfuse3-dev fuse3
+            prometheus lxcfs curl python3 libfuse3-dev fuse3 \
+            qemu-system-x86 linux-image-amd64 busybox-static
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
@@ -73,6 +74,7 @@ $(B)/$(SONAME): $(LIB_OBJS)
 	ln -sf $(SONAME) $(B)/libpcon.so
 
 $(B)/libpcon.pc: libpcon.pc.in
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pcon: $(CLI_OBJS) $(B)/libpcon.a
@@ -107,6 +109,11 @@ check: deps
 	$(MAKE) all B=build-san SAN=1
 	tests/run build build-san
 
+# Only the guest lane (tests/guest/): Debian's kernel in QEMU, three cgroup layouts.
+check-guest: deps
+	$(MAKE) all
+	tests/run --guest-only build
+
 bench: deps all
 	bench/run $(B)
 
@@ -135,5 +142,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check bench demo install clean
+.PHONY: all deps check check-guest bench demo install clean
 .SECONDARY:

@@ -87,9 +87,9 @@ _public_ int pcon_container_open_child(const struct pcon_container *c, const cha
 }
 
 /* A new v1 cpuset starts with no CPUs or memory nodes: give it its parent's. */
-static int cpuset_inherit(int parent_fd, int fd)
+static int cpuset_inherit(const struct pcon_hier *h, int parent_fd, int fd)
 {
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	const char *const files[] = { hier_file(h, "cpuset.cpus"), hier_file(h, "cpuset.mems") };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *mine = NULL, *theirs = NULL;
 		int r = read_text_at(fd, files[i], &mine);
@@ -173,7 +173,7 @@ _public_ int pcon_container_create(const struct pcon_hier *h, const char *path,
 		fds[++level] = fd;
 		if (made && made_from == SIZE_MAX)
 			made_from = level;
-		if (made && cpuset_v1 && (r = cpuset_inherit(fds[level - 1], fd)) < 0)
+		if (made && cpuset_v1 && (r = cpuset_inherit(h, fds[level - 1], fd)) < 0)
 			break;
 	}
 	if (r == 0) {

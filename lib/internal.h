@@ -89,5 +89,8 @@ void hier_done(struct pcon_hier *h);
 
 /* subsys.c */
 const char *subsys_controller(const char *name, int version);
+/* The name controller file (e.g. "cpuset.cpus") has in h: without its
+ * "<controller>." prefix on a noprefix hierarchy (the legacy cpuset fs). */
+const char *hier_file(const struct pcon_hier *h, const char *file);
 
 #endif

@@ -41,6 +41,10 @@ static int parse_v1_options(struct pcon_hier *h, char *opts, char *const *known)
 {
 	size_t n = 0;
 	for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (strcmp(o, "noprefix") == 0) {
+			h->noprefix = true; /* the legacy cpuset fs: files lack "cpuset." */
+			continue;
+		}
 		if (strncmp(o, "name=", 5) == 0) {
 			free(h->named);
 			if (!(h->named = strdup(o + 5)))

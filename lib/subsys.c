@@ -51,6 +51,17 @@ static const struct knob *knob_find(const char *name, const struct subsys **ret_
 	return NULL;
 }
 
+const char *hier_file(const struct pcon_hier *h, const char *file)
+{
+	if (!h->noprefix || !file)
+		return file;
+	const char *dot = strchr(file, '.');
+	for (char **c = h->controllers; dot && c && *c; c++)
+		if (strlen(*c) == (size_t)(dot - file) && strncmp(file, *c, (size_t)(dot - file)) == 0)
+			return dot + 1;
+	return file;
+}
+
 /* Does c's hierarchy carry subsystem ss? -EOPNOTSUPP if not. */
 static int subsys_usable(const struct subsys *ss, const struct pcon_hier *h)
 {
@@ -88,7 +99,8 @@ static int knob_resolve(const struct pcon_container *c, const char *name, struct
 	const struct knob_map *m = &k->v[c->hier->version - 1];
 	if (!m->file)
 		return -EOPNOTSUPP;
-	*ret = (struct knob_ctx){ .c = c, .k = k, .file = m->file, .file2 = m->file2 };
+	*ret = (struct knob_ctx){ .c = c, .k = k, .file = hier_file(c->hier, m->file),
+				  .file2 = hier_file(c->hier, m->file2) };
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct pcon_hier {
 	char *named;          /* v1 "name=" option value, or NULL */
 	char **controllers;   /* NULL-terminated: bound (v1) or available (v2) */
 	int root_fd;          /* O_PATH directory fd of the mount point */
+	bool noprefix;        /* v1 "noprefix" (mount -t cpuset): "cpus", not "cpuset.cpus" */
 };
 
 /* A loaded view of the machine: hierarchies and the /proc to read tasks from. */

@@ -147,7 +147,7 @@ static int cpuset_check_attach(const struct pcon_container *c)
 	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *text = NULL;
-		int r = read_text_at(c->fd, files[i], &text);
+		int r = read_text_at(c->fd, hier_file(c->hier, files[i]), &text);
 		if (r < 0)
 			return r;
 		if (!strstrip(text)[0])

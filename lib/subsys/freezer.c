@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * freezer: stop (freeze) every task of a container and let them go again.
- * Generic values: "frozen", "thawed", and on reads also "freezing" (asked to
- * freeze, not all tasks stopped yet). v1: the freezer controller's
+ * Generic values: "frozen", "thawed" (or v1's FROZEN, THAWED), and on reads
+ * also "freezing" (asked to freeze, not all tasks stopped yet). v1: the freezer controller's
  * freezer.state (FROZEN/THAWED/FREEZING). v2: core files, no controller:
  * write cgroup.freeze 1/0; the state is the "frozen" key of cgroup.events.
  */
@@ -11,11 +11,13 @@
 
 #include "subsys.h"
 
+/* Users type the v1 spellings (FROZEN, THAWED) on either version: both mean
+ * one thing, so both are taken; nothing else (FREEZING is not a request). */
 static int plan_state(const struct knob_ctx *x, const char *value, const char *frozen,
 		      const char *thawed, struct knob_plan *ret)
 {
-	const char *text = strcmp(value, "frozen") == 0 ? frozen
-			 : strcmp(value, "thawed") == 0 ? thawed : NULL;
+	const char *text = !strcmp(value, "frozen") || !strcmp(value, "FROZEN") ? frozen
+			 : !strcmp(value, "thawed") || !strcmp(value, "THAWED") ? thawed : NULL;
 	if (!text)
 		return -EINVAL;
 	struct knob_plan p = { 0 };
@@ -71,7 +73,7 @@ static const struct knob freezer_knobs[] = {
 		.v = { { "freezer.state", NULL, decode_v1, encode_v1 },
 		       { "cgroup.freeze", "cgroup.events", decode_v2, encode_v2 } },
 		.unit = "",
-		.hint = "frozen or thawed (reads may also say freezing)",
+		.hint = "frozen or thawed, also spelled FROZEN or THAWED (reads may also say freezing)",
 	},
 	{ .name = NULL },
 };

@@ -30,6 +30,8 @@ static void print_json(const struct pcon_hier *h, size_t n, const struct pcon_hi
 			json_str(&j, NULL, *ctl);
 		json_arr_end(&j);
 		json_str(&j, "mount", h[i].mount);
+		if (h[i].noprefix)
+			json_bool(&j, "noprefix", true);
 		json_bool(&j, "default", &h[i] == def);
 		json_obj_end(&j);
 	}

@@ -20,9 +20,16 @@ fails_with() {
 		not_ok "$d"; echo "#   rc=$rc stderr=[$err] stdout=[$out] want=[$pat]"
 	fi
 }
+# "FSTYPE MOUNTPOINT SUPEROPTS DEVICE" of every cgroup mount. The file system
+# type follows the "-" field: the optional fields before it vary in number
+# (shared:N on a systemd host, none in a bare guest).
+cgroup_mounts() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break
+	       if ($(i + 1) ~ /^cgroup2?$/) print $(i + 1), $5, $(i + 3), $3 }' /proc/self/mountinfo
+}
 # Remove every container this script made, in every hierarchy.
 cleanup() {
-	awk '$9 ~ /^cgroup2?$/ {print $5}' /proc/self/mountinfo | while read -r m; do
+	cgroup_mounts | awk '{print $2}' | while read -r m; do
 		find "$m" -maxdepth 1 -type d -name "$PFX*" 2>/dev/null
 	done | while read -r d; do
 		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null

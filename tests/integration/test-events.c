@@ -541,6 +541,9 @@ static void test_churn(void **state)
 	const struct pcon_hier *h;
 	if (pcon_hier_find(P, "unified", &h) < 0)
 		SKIP_BECAUSE("no v2 hierarchy here");
+	if (getenv("PCONTEST_SLOW"))
+		SKIP_BECAUSE("a throughput test (10,000 forks in 10 s), and PCONTEST_SLOW says this "
+			     "machine is an emulated guest");
 	/* 1: default 4 MiB buffer, dispatching at once. */
 	struct churn a = churn(h, "churn", 10000, 0, 0);
 	printf("# churn: %ld forks in 10 s (%.0f/s); seen %llu forks, %llu exits; lost %llu; "

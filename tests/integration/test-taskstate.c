@@ -255,22 +255,26 @@ static void test_states(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	if (!V1 || !V2)
-		SKIP_BECAUSE("needs a v1 cpu hierarchy and a v2 hierarchy mounted together");
-	struct pcon_container *a = mk(V1, "states"), *b = mk(V2, "states");
-	spawn(K_BUSY, a, b);
-	spawn(K_PAUSE, a, b);
-	spawn(K_STOPPED, a, b);
-	spawn(K_VFORK, a, b);
-	spawn(K_THREADS, a, b);
+	if (!V1 && !V2)
+		SKIP_BECAUSE("needs a v1 cpu hierarchy or a v2 hierarchy");
+	/* in both where both are mounted; a pure v2 host has only b */
+	struct pcon_container *a = V1 ? mk(V1, "states") : NULL, *b = V2 ? mk(V2, "states") : NULL;
+	struct pcon_container *first = a ? a : b, *second = a ? b : NULL;
+	spawn(K_BUSY, first, second);
+	spawn(K_PAUSE, first, second);
+	spawn(K_STOPPED, first, second);
+	spawn(K_VFORK, first, second);
+	spawn(K_THREADS, first, second);
 	/* S: pause, vfork child, threads' main + 3 nanosleep + 2 futex */
 	struct pcon_taskstats want = { .running = 1, .sleeping = 8, .uninterruptible = 1,
 				       .stopped = 1, .total = 11 };
-	settle(a, &want);
+	settle(first, &want);
 	bool bpf = have_bpf();
 	for (int v = 0; v < 2; v++) {
 		struct pcon_container *c = v ? b : a;
 		struct pcon_taskstats ps, bs, ks;
+		if (!c)
+			continue;
 		struct pcon_taskstate_info used;
 		assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &ps, &used), 0);
 		assert_true(same(&ps, &want, false));
@@ -793,19 +797,20 @@ static void test_block_io(void **state)
 {
 	(void)state;
 	NEED_ROOT();
-	if (!V1 || !V2)
-		SKIP_BECAUSE("needs a v1 cpu hierarchy and a v2 hierarchy mounted together");
+	if (!V1 && !V2)
+		SKIP_BECAUSE("needs a v1 cpu hierarchy or a v2 hierarchy");
 	char reason[256];
 	if (bio_setup(reason, sizeof(reason)) < 0) {
 		bio_cleanup();
 		SKIP_BECAUSE("%s", reason);
 	}
-	struct pcon_container *a = mk(V1, "blockio"), *b = mk(V2, "blockio");
+	struct pcon_container *a = V1 ? mk(V1, "blockio") : NULL, *b = V2 ? mk(V2, "blockio") : NULL;
+	struct pcon_container *first = a ? a : b, *second = a ? b : NULL;
 	pthread_mutex_lock(&hold_mu);
 	hold = true;
 	pthread_mutex_unlock(&hold_mu);
-	bio.kids[0] = spawn(K_DIRECT_READ, a, b);
-	bio.kids[1] = spawn(K_CACHED_READ, a, b);
+	bio.kids[0] = spawn(K_DIRECT_READ, first, second);
+	bio.kids[1] = spawn(K_CACHED_READ, first, second);
 
 	/* the server has a read parked, and both readers wait in D (3 s at most) */
 	struct timespec t;
@@ -833,11 +838,13 @@ static void test_block_io(void **state)
 		fail_msg("the readers are not both in D: %c %c", st[0], st[1]);
 
 	struct pcon_taskstats want = { .uninterruptible = 2, .total = 2 };
-	settle(a, &want);
+	settle(first, &want);
 	bool bpf = have_bpf();
 	for (int v = 0; v < 2; v++) {
 		struct pcon_container *c = v ? b : a;
 		struct pcon_taskstats ps, bs, ks;
+		if (!c)
+			continue;
 		assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &ps, NULL), 0);
 		show(v ? "proc v2" : "proc v1", &ps);
 		assert_true(same(&ps, &want, false));

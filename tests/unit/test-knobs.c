@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pcontest.h"
 
@@ -301,7 +302,13 @@ static void test_freezer(void **state)
 	assert_int_equal(pcon_knob_set(c, "freezer.state", "thawed"), 0);
 	assert_string_equal(got("freezer", "freezer.state"), "THAWED");
 	assert_refused(c, "freezer", "freezer.state", "freezer.state", "freezing", -EINVAL);
-	assert_refused(c, "freezer", "freezer.state", "freezer.state", "FROZEN", -EINVAL);
+	assert_refused(c, "freezer", "freezer.state", "freezer.state", "FREEZING", -EINVAL);
+	assert_refused(c, "freezer", "freezer.state", "freezer.state", "Frozen", -EINVAL);
+	/* the v1 spellings are taken as well */
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "FROZEN"), 0);
+	assert_string_equal(got("freezer", "freezer.state"), "FROZEN");
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "THAWED"), 0);
+	assert_string_equal(got("freezer", "freezer.state"), "THAWED");
 	put("freezer", "freezer.state", "SLUSHY\n");
 	assert_get_err(c, "freezer.state", -EBADMSG);
 	pcon_container_free(c);
@@ -317,7 +324,54 @@ static void test_freezer(void **state)
 	assert_string_equal(got("unified", "cgroup.freeze"), "0");
 	put("unified", "cgroup.events", "populated 1\nfrozen 0\n");
 	assert_get(c, "freezer.state", "thawed");
+	/* v1 spellings on v2: users type FROZEN/THAWED whatever the kernel */
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "FROZEN"), 0);
+	assert_string_equal(got("unified", "cgroup.freeze"), "1");
+	assert_int_equal(pcon_knob_set(c, "freezer.state", "THAWED"), 0);
+	assert_string_equal(got("unified", "cgroup.freeze"), "0");
+	assert_refused(c, "unified", "cgroup.freeze", "freezer.state", "FREEZING", -EINVAL);
 	pcon_container_free(c);
+}
+
+/* The legacy cpuset file system (mount -t cpuset: noprefix) names its files
+ * cpus and mems; the generic knobs and the attach check must find them. */
+static void test_legacy_cpuset(void **state)
+{
+	(void)state;
+	char *r = pt_tmpdir();
+	pt_write(r, "proc/self/mountinfo",
+		 "39 32 0:34 / /dev/cpuset rw,relatime - cgroup cpuset "
+		 "rw,cpuset,noprefix,release_agent=/sbin/cpuset_release_agent\n");
+	pt_write(r, "proc/cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t1\t2\t1\n");
+	pt_write(r, "sys/devices/system/cpu/online", "0-1\n");
+	pt_write(r, "dev/cpuset/web/cpus", "0-1\n");
+	pt_write(r, "dev/cpuset/web/mems", "0\n");
+	pt_write(r, "dev/cpuset/web/cgroup.procs", "");
+	pt_write(r, "dev/cpuset/empty/cpus", "\n");
+	pt_write(r, "dev/cpuset/empty/mems", "0\n");
+	pt_write(r, "dev/cpuset/empty/cgroup.procs", "");
+	struct pcon *p;
+	const struct pcon_hier *h;
+	struct pcon_container *c;
+	assert_int_equal(pcon_open(r, &p), 0);
+	assert_int_equal(pcon_hier_find(p, "cpuset", &h), 0);
+	assert_string_equal(h->name, "cpuset");
+	assert_true(h->noprefix);
+	assert_int_equal(pcon_container_open(h, "/web", &c), 0);
+	assert_get(c, "cpuset.cpus", "0-1");
+	assert_int_equal(pcon_knob_set(c, "cpuset.cpus", "1"), 0);
+	assert_get(c, "cpuset.cpus", "1");
+	assert_int_equal(pcon_knob_set(c, "cpuset.cpus", "2"), -ERANGE);
+	assert_get(c, "cpuset.mems", "0");
+	assert_int_equal(pcon_container_attach(c, getpid(), false), 0);
+	pcon_container_free(c);
+	/* no CPUs: the attach check reads "cpus" and refuses, as with the prefix */
+	assert_int_equal(pcon_container_open(h, "/empty", &c), 0);
+	assert_int_equal(pcon_container_attach(c, getpid(), false), -ENOSPC);
+	pcon_container_free(c);
+	pcon_close(p);
+	pt_rmtree(r);
+	free(r);
 }
 
 static void test_cpuset(void **state)
@@ -477,6 +531,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_numtasks),
 	cmocka_unit_test(test_not_here),
 	cmocka_unit_test(test_raw_names),
+	cmocka_unit_test(test_legacy_cpuset),
 };
 
 PCONTEST_MAIN(tests, setup, teardown)

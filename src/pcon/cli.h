@@ -49,7 +49,10 @@ void cli_close_all(struct pcon_container **v, int n);
  * error itself. Returns how many were opened, or -1 with nothing left open. */
 int cli_open_specs(struct cli *c, char **specs, int n_specs, struct pcon_container ***ret);
 void cli_free_specs(struct pcon_container **v, int n);
-/* Opened container's display name: "HIER:PATH" (static buffer). */
+/* Opened container's display name: "HIER:PATH" escaped as pcon_escape_name
+ * does (valid until four more names are made). */
 const char *cli_name(const struct pcon_container *ct);
+/* The same for a hierarchy and a raw path. */
+const char *cli_spec_name(const struct pcon_hier *h, const char *path);
 
 #endif

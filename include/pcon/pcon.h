@@ -30,6 +30,8 @@ struct pcon_hier {
 	char *named;          /* v1 "name=" option value, or NULL */
 	char **controllers;   /* NULL-terminated: bound (v1) or available (v2) */
 	int root_fd;          /* O_PATH directory fd of the mount point */
+	char *root;           /* the hierarchy's directory mounted there ("/" unless
+				 a subtree is mounted), as /proc/PID/cgroup names it */
 };
 
 /* A loaded view of the machine: hierarchies and the /proc to read tasks from. */
@@ -142,6 +144,19 @@ int pcon_container_attach(const struct pcon_container *c, pid_t pid, bool thread
  * -ENOENT if the container was removed.
  */
 int pcon_container_tasks(const struct pcon_container *c, bool threads, pid_t **ret);
+
+/*
+ * Ids of the processes (threads=false) or threads whose cgroup in hierarchy h
+ * is path, or (below=true) path or any descendant of it, found by reading
+ * /proc/PID/cgroup (and /proc/PID/task/TID/cgroup for threads) of every task
+ * /proc shows the caller: O(tasks on the machine). For a container that
+ * exists but cannot be opened (pcon_container_open_child says -EXDEV: a
+ * mount over it, without CAP_DAC_READ_SEARCH), so that its tasks still count
+ * in its ancestors. Sorted; returns the count. Tasks that exit meanwhile are
+ * skipped.
+ */
+int pcon_tasks_below(const struct pcon *p, const struct pcon_hier *h, const char *path,
+		     bool below, bool threads, pid_t **ret);
 
 /* Names of child containers (raw bytes), sorted, NULL-terminated. Returns
  * the count. Every subdirectory is listed, also one a mount covers. */

@@ -74,6 +74,11 @@ int cli_errno(const char *what, int err)
 	return cli_fail(what, "%s", meaning(err));
 }
 
+const char *cli_strerror(int err)
+{
+	return meaning(err);
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

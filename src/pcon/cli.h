@@ -34,6 +34,8 @@ int cmd_top(struct cli *c, int argc, char **argv);
 int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with the reason a negative errno explained for the object kind. */
 int cli_errno(const char *what, int err);
+/* The reason cli_errno prints for a negative errno. */
+const char *cli_strerror(int err);
 /* Usage error: "pcon: CMD: MSG" plus "try 'pcon CMD --help'"; returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -98,7 +98,7 @@ static void unreadable(struct ls *l, const struct pcon_container *ct, const char
 		json_obj_begin(&l->j, NULL);
 		json_name(&l->j, "hierarchy", ct->hier->name);
 		json_name(&l->j, "path", path);
-		json_str(&l->j, "error", strerror(-err));
+		json_str(&l->j, "error", cli_strerror(err));
 		json_obj_end(&l->j);
 	} else {
 		(void)pcon_escape_name_dup(name, &esc);

@@ -75,6 +75,21 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	check "$H: tasks --json names it escaped" \
 		jq -e '.[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' <<<"$($PCON tasks --json "$C/tab\\tname")"
 
+	# --- the same names through pcond (loadavg) ---
+	PCOND=${PCOND:-build/pcond}
+	if [ "$H" = "$v2" ] && [ -x "$PCOND" ]; then
+		sd=$(mktemp -d /tmp/pcon-names-XXXXXX)
+		$PCOND --socket "$sd/s" >/dev/null 2>&1 & pd=$!; kids+=($pd)
+		for _ in $(seq 50); do [ -S "$sd/s" ] && break; sleep 0.1; done
+		out=$($PCON --socket "$sd/s" loadavg -r "$C")
+		check "$H: pcond: loadavg -r prints names escaped" grep -q '^'"$H"':/'"$PFX"'-n/tab\\tname ' <<<"$out"
+		check "$H: pcond: one line per container" [ "$(wc -l <<<"$out")" -eq $(( ${#typed[@]} + 2 )) ]
+		check "$H: pcond: a name as typed reaches pcond" $PCON --socket "$sd/s" loadavg "$C/ff\xffname"
+		check "$H: pcond: loadavg --json is strict UTF-8 JSON" python3 -c \
+			'import json,sys; [json.loads(l) for l in sys.stdin]' <<<"$($PCON --socket "$sd/s" loadavg --json -r "$C")"
+		kill $pd; wait $pd 2>/dev/null; kids=(); rm -rf "$sd"
+	fi
+
 	# --- a file system mounted over a container that holds tasks ---
 	check "$H: create cov/in" $PCON create "$C/cov/in"
 	sleep 1000 & kids+=($!); $PCON attach "$C/cov" $! >/dev/null

@@ -180,11 +180,13 @@ _public_ int pcon_hier_find(const struct pcon *p, const char *token, const struc
 	return -ENODEV;
 }
 
+/* The longest name component: what one mkdir(2) path string can carry. cgroupfs
+ * does not apply NAME_MAX (255): longer names exist. */
+#define COMPONENT_MAX 4095
+
 _public_ int pcon_path_normalize(const char *path, char **ret)
 {
 	size_t len = strlen(path);
-	if (len > 4095)
-		return -ENAMETOOLONG;
 	_cleanup_free_ char *out = malloc(len + 2);
 	if (!out)
 		return -ENOMEM;
@@ -198,11 +200,8 @@ _public_ int pcon_path_normalize(const char *path, char **ret)
 		size_t n = (size_t)(e - s);
 		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 			return -EINVAL;
-		if (n > 255)
+		if (n > COMPONENT_MAX)
 			return -ENAMETOOLONG;
-		for (const char *c = s; c < e; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return -EINVAL;
 		out[w++] = '/';
 		memcpy(out + w, s, n);
 		w += n;
@@ -221,9 +220,14 @@ _public_ void pcon_spec_done(struct pcon_spec *s)
 	*s = (struct pcon_spec){ 0 };
 }
 
-_public_ int pcon_spec_parse(const struct pcon *p, const char *spec, struct pcon_spec *ret)
+_public_ int pcon_spec_parse(const struct pcon *p, const char *escaped, struct pcon_spec *ret)
 {
 	struct pcon_spec s = { 0 };
+	/* Names come back in the form pcon prints them (pcon_escape_name). */
+	_cleanup_free_ char *spec = NULL;
+	int r = pcon_unescape_name(escaped, &spec);
+	if (r < 0)
+		return r;
 	/* A spec that starts with '/' is a bare path, even if it holds a ':'. */
 	const char *colon = spec[0] == '/' ? NULL : strchr(spec, ':');
 	const char *path = colon ? colon + 1 : spec;
@@ -239,7 +243,7 @@ _public_ int pcon_spec_parse(const struct pcon *p, const char *spec, struct pcon
 			return -ENOMEM;
 		for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			const struct pcon_hier *h;
-			int r = pcon_hier_find(p, t, &h);
+			r = pcon_hier_find(p, t, &h);
 			if (r < 0)
 				return r;
 			bool dup = false;
@@ -254,7 +258,7 @@ _public_ int pcon_spec_parse(const struct pcon *p, const char *spec, struct pcon
 		if (s.n == 0)
 			return -ENODEV;
 	}
-	int r = pcon_path_normalize(path, &s.path);
+	r = pcon_path_normalize(path, &s.path);
 	if (r < 0)
 		return r;
 	*ret = s;

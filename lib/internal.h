@@ -74,6 +74,7 @@ int read_text_at(int dirfd, const char *name, char **ret);
 int write_text_at(int dirfd, const char *name, const char *text);
 int open_beneath(int dirfd, const char *path, int flags);
 int open_beneath_walk(int dirfd, const char *path, int flags); /* without openat2 */
+int open_covered(int dirfd, const char *name, int flags); /* a directory a mount covers */
 int parse_u64(const char *s, uint64_t *ret);
 int parse_int(const char *s, int *ret);
 char *strstrip(char *s);

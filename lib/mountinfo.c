@@ -29,6 +29,7 @@ void hier_done(struct pcon_hier *h)
 {
 	free(h->name);
 	free(h->mount);
+	free(h->root);
 	free(h->named);
 	pcon_strv_free(h->controllers);
 	if (h->root_fd >= 0)
@@ -104,10 +105,11 @@ static int parse_line(char *line, char *const *known, struct pcon_hier *h, char 
 	bool v1 = strcmp(f[6], "cgroup") == 0, v2 = strcmp(f[6], "cgroup2") == 0;
 	if (!v1 && !v2)
 		return 0;
+	unescape(f[3]);
 	unescape(f[4]);
 	*h = (struct pcon_hier){ .version = v1 ? 1 : 2, .root_fd = -EBADF };
 	*dev = f[2];
-	if (!(h->mount = strdup(f[4])))
+	if (!(h->mount = strdup(f[4])) || !(h->root = strdup(f[3])))
 		return -ENOMEM;
 	if (v2)
 		return (h->name = strdup("unified")) ? 1 : -ENOMEM;

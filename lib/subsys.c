@@ -125,6 +125,30 @@ static bool raw_name_valid(const char *name)
 	return true;
 }
 
+/*
+ * Raw files pcon_knob_set never writes: writing them is not a setting but an
+ * action on tasks (move them in, kill them all) or names a program the
+ * kernel runs as root. Moving goes through pcon_container_attach, which
+ * checks the target (an empty v1 cpuset) first.
+ */
+static const struct {
+	const char *file, *why;
+} refused[] = {
+	{ "cgroup.procs", "writing it moves a process into the container (use 'pcon attach')" },
+	{ "cgroup.threads", "writing it moves a thread into the container (use 'pcon attach --thread')" },
+	{ "tasks", "writing it moves a thread into the container (use 'pcon attach')" },
+	{ "cgroup.kill", "writing it kills every task of the container" },
+	{ "release_agent", "it names a program the kernel runs as root" },
+};
+
+_public_ const char *pcon_knob_refused(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
+		if (strcmp(refused[i].file, name) == 0)
+			return refused[i].why;
+	return NULL;
+}
+
 /* Check that name is a regular file of c; 0, -EINVAL bad name, -ENOENT none. */
 static int raw_stat(const struct pcon_container *c, const char *name, struct stat *ret)
 {
@@ -317,6 +341,8 @@ static int knob_set(const struct pcon_container *c, const char *name, const char
 	if (r != -ENOENT)
 		return r;
 
+	if (pcon_knob_refused(name))
+		return -EPERM; /* even where the file is missing: one answer everywhere */
 	struct stat st;
 	if ((r = raw_stat(c, name, &st)) < 0)
 		return r;

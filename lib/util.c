@@ -2,6 +2,7 @@
 /* Small file, parsing and string-vector helpers. */
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,22 +109,126 @@ int open_beneath_walk(int dirfd, const char *path, int flags)
 	return fd < 0 ? negerrno() : fd;
 }
 
+/* One openat2 confined beneath dirfd; -ENOSYS where the kernel lacks it. */
+static int openat2_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? negerrno() : (int)fd;
+}
+
+/* The inode number and type dirfd's listing gives for name; -ENOENT if none. */
+static int dir_entry(int dirfd, const char *name, ino_t *ret_ino, unsigned char *ret_type)
+{
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negerrno();
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return negerrno();
+	}
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, name) == 0) {
+			*ret_ino = de->d_ino;
+			*ret_type = de->d_type;
+			return 0;
+		}
+	return errno ? negerrno() : -ENOENT;
+}
+
+/* kernfs (cgroupfs) file handles: type FILEID_KERNFS, the 64-bit node id,
+ * which is the inode number on 64-bit kernels. */
+#define FILEID_KERNFS 0xfe
+
+/*
+ * Open directory name of dirfd that a mount covers (openat2 said EXDEV):
+ * path lookup would enter the mounted file system, so open the cgroup
+ * directory itself by the inode number its parent lists, then check that it
+ * is that directory of the same file system, directly below dirfd. -EXDEV if
+ * it cannot be done (no CAP_DAC_READ_SEARCH, not kernfs).
+ */
+int open_covered(int dirfd, const char *name, int flags)
+{
+	struct stat pst, st;
+	ino_t ino;
+	unsigned char type;
+	if (fstat(dirfd, &pst) < 0)
+		return negerrno();
+	int r = dir_entry(dirfd, name, &ino, &type);
+	if (r < 0)
+		return r;
+	if (type != DT_DIR && type != DT_UNKNOWN)
+		return -ENOTDIR;
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS } };
+	uint64_t id = (uint64_t)ino;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	_cleanup_close_ int fd = open_by_handle_at(dirfd, &h.fh, flags | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESTALE ? -ENOENT : -EXDEV;
+	if (fstat(fd, &st) < 0)
+		return negerrno();
+	if (st.st_dev != pst.st_dev || st.st_ino != ino || !S_ISDIR(st.st_mode))
+		return -EXDEV;
+	if (fstatat(fd, "..", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return negerrno();
+	if (st.st_dev != pst.st_dev || st.st_ino != pst.st_ino)
+		return -EXDEV; /* moved away (v1 rename) meanwhile */
+	return TAKE_FD(fd);
+}
+
+/* open_beneath one component at a time: for paths longer than PATH_MAX and
+ * for directories a mount covers. */
+static int open_beneath_steps(int dirfd, const char *path, int flags)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	_cleanup_close_ int cur = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return negerrno();
+	char *save = NULL, *comp = strtok_r(copy, "/", &save);
+	while (comp) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (strcmp(comp, "..") == 0)
+			return -EXDEV;
+		int f = next ? O_RDONLY | O_DIRECTORY : flags;
+		int fd = openat2_beneath(cur, comp, f);
+		if (fd == -ENOSYS)
+			fd = open_beneath_walk(cur, comp, f);
+		if (fd == -EXDEV)
+			fd = open_covered(cur, comp, f);
+		if (fd < 0)
+			return fd;
+		closep(&cur);
+		cur = fd;
+		comp = next;
+	}
+	return TAKE_FD(cur);
+}
+
 /* openat2 confined beneath dirfd: no "..", symlink or mount escapes. */
 int open_beneath(int dirfd, const char *path, int flags)
 {
 	static bool no_openat2;
-	if (!no_openat2) {
-		struct open_how how = {
-			.flags = (uint64_t)(flags | O_CLOEXEC),
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
-				   RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0 || errno != ENOSYS)
-			return fd < 0 ? negerrno() : (int)fd;
+	if (strlen(path) >= PATH_MAX)
+		return open_beneath_steps(dirfd, path, flags);
+	int fd = no_openat2 ? -ENOSYS : openat2_beneath(dirfd, path, flags);
+	if (fd == -ENOSYS) {
 		no_openat2 = true;
+		fd = open_beneath_walk(dirfd, path, flags);
 	}
-	return open_beneath_walk(dirfd, path, flags);
+	if (fd == -EXDEV || fd == -ENAMETOOLONG)
+		fd = open_beneath_steps(dirfd, path, flags);
+	return fd;
 }
 
 /* Strict decimal u64: digits only, optional trailing newline, no overflow. */

@@ -31,6 +31,8 @@ struct pcon_hier {
 	char **controllers;   /* NULL-terminated: bound (v1) or available (v2) */
 	int root_fd;          /* O_PATH directory fd of the mount point */
 	bool noprefix;        /* v1 "noprefix" (mount -t cpuset): "cpus", not "cpuset.cpus" */
+	char *root;           /* the hierarchy's directory mounted there ("/" unless
+				 a subtree is mounted), as /proc/PID/cgroup names it */
 };
 
 /* A loaded view of the machine: hierarchies and the /proc to read tasks from. */
@@ -75,14 +77,18 @@ struct pcon_spec {
 };
 
 /*
- * Parse a container name. -ENODEV unknown hierarchy, -EINVAL bad path
- * (empty component is folded; ".", "..", control characters refused),
- * -ENAMETOOLONG component over 255 bytes or path over 4095.
+ * Parse a container name as pcon prints it: the text form of
+ * pcon_escape_name ("\\" for a backslash, "\t", "\n", "\xHH"; any other byte
+ * stands for itself). -ENODEV unknown hierarchy, -EINVAL bad escape or bad
+ * path (empty components are folded; "." and ".." refused), -ENAMETOOLONG a
+ * component over 4095 bytes (cgroupfs allows components over NAME_MAX; no
+ * limit on the whole path: containers are opened one level at a time where
+ * it is longer than PATH_MAX).
  */
 int pcon_spec_parse(const struct pcon *p, const char *spec, struct pcon_spec *ret);
 void pcon_spec_done(struct pcon_spec *s);
 
-/* Validate and normalize a container path alone. */
+/* Validate and normalize a raw container path alone (no escapes). */
 int pcon_path_normalize(const char *path, char **ret);
 
 /* ---- containers ------------------------------------------------------- */
@@ -97,8 +103,11 @@ struct pcon_container {
 
 /*
  * Open an existing container beneath its hierarchy root (no symlinks, no
- * mount crossing, no escape). -ENOENT no such container, -ENOTDIR not a
- * directory, -ELOOP a symlink, -EXDEV crosses a mount.
+ * mount crossing, no escape). A container that another file system is
+ * mounted over is opened underneath the mount (by its inode number from its
+ * parent's listing, with open_by_handle_at: needs CAP_DAC_READ_SEARCH).
+ * -ENOENT no such container, -ENOTDIR not a directory, -ELOOP a symlink,
+ * -EXDEV covered by a mount and the caller may not open it underneath.
  */
 int pcon_container_open(const struct pcon_hier *h, const char *path,
 			struct pcon_container **ret);
@@ -137,12 +146,73 @@ int pcon_container_attach(const struct pcon_container *c, pid_t pid, bool thread
  */
 int pcon_container_tasks(const struct pcon_container *c, bool threads, pid_t **ret);
 
-/* Names of child containers, sorted, NULL-terminated. Returns the count. */
+/*
+ * Ids of the processes (threads=false) or threads whose cgroup in hierarchy h
+ * is path, or (below=true) path or any descendant of it, found by reading
+ * /proc/PID/cgroup (and /proc/PID/task/TID/cgroup for threads) of every task
+ * /proc shows the caller: O(tasks on the machine). For a container that
+ * exists but cannot be opened (pcon_container_open_child says -EXDEV: a
+ * mount over it, without CAP_DAC_READ_SEARCH), so that its tasks still count
+ * in its ancestors. Sorted; returns the count. Tasks that exit meanwhile are
+ * skipped.
+ */
+int pcon_tasks_below(const struct pcon *p, const struct pcon_hier *h, const char *path,
+		     bool below, bool threads, pid_t **ret);
+
+/* Names of child containers (raw bytes), sorted, NULL-terminated. Returns
+ * the count. Every subdirectory is listed, also one a mount covers. */
 int pcon_container_children(const struct pcon_container *c, char ***ret);
 
-/* Open the child container "name" of c. */
+/*
+ * Open the child container "name" (raw bytes, as listed) of c. -ENOENT
+ * removed meanwhile (skip it); any other error means it exists but cannot be
+ * opened (-EXDEV covered by a mount, -EACCES, -ENAMETOOLONG): report it as
+ * unreadable, never drop it.
+ */
 int pcon_container_open_child(const struct pcon_container *c, const char *name,
 			      struct pcon_container **ret);
+
+/* ---- names in output -------------------------------------------------- */
+
+/*
+ * A container name may hold any byte but '/' and NUL. These write a string
+ * into buf like snprintf: at most size - 1 bytes and a NUL (if size > 0),
+ * and return the length the whole output needs (call with NULL, 0 to size).
+ */
+
+/*
+ * The text form of a name: "\\" for a backslash, "\t", "\n", and "\xHH" for
+ * every byte of other control characters (C0, DEL, C1), of invisible or
+ * bidirectional marks (U+200E/F, U+2028-202E, U+2066-2069, U+FEFF) and of
+ * anything that is not UTF-8. The result is valid UTF-8 with no control
+ * characters, and pcon_unescape_name gives the original bytes back.
+ */
+size_t pcon_escape_name(char *buf, size_t size, const char *name);
+int pcon_escape_name_dup(const char *name, char **ret);
+
+/*
+ * Undo pcon_escape_name: "\\", "\t", "\n", "\xHH"; other bytes as they are.
+ * -EINVAL for any other escape, a '\' at the end, "\x00" or "\x2f".
+ */
+int pcon_unescape_name(const char *text, char **ret);
+
+/* "HIER:PATH" of c in the text form above (what pcon_spec_parse takes back). */
+int pcon_container_name(const struct pcon_container *c, char **ret);
+
+/*
+ * The inside of a JSON string (no quotes): '"', '\\', control characters
+ * and U+2028/2029 escaped; each byte that is not UTF-8 becomes \ufffd. For a
+ * name, escape it with pcon_escape_name first: JSON then carries the
+ * reversible text form.
+ */
+size_t pcon_escape_json(char *buf, size_t size, const char *str);
+
+/*
+ * The inside of an OpenMetrics label value: "\\", "\"", "\n"; each byte
+ * that is not UTF-8 becomes U+FFFD. For a name, pass its pcon_escape_name
+ * form, so that the label is reversible and has no control characters.
+ */
+size_t pcon_escape_label(char *buf, size_t size, const char *str);
 
 /* ---- subsystems and knobs --------------------------------------------- */
 
@@ -158,9 +228,18 @@ int pcon_knob_get(const struct pcon_container *c, const char *name, char **ret);
 
 /*
  * Validate value and write knob "name" of c. Nothing is written if the value
- * is invalid: -EINVAL malformed, -ERANGE out of range, -EROFS read-only knob.
+ * is invalid: -EINVAL malformed, -ERANGE out of range, -EROFS read-only knob,
+ * -EPERM a raw file pcon_knob_refused names.
  */
 int pcon_knob_set(const struct pcon_container *c, const char *name, const char *value);
+
+/*
+ * Why pcon_knob_set refuses (-EPERM, nothing written) the raw file name, or
+ * NULL if it does not: the files that move tasks (cgroup.procs,
+ * cgroup.threads, v1 tasks: use pcon_container_attach), cgroup.kill, and
+ * v1's release_agent (a program the kernel runs as root).
+ */
+const char *pcon_knob_refused(const char *name);
 
 /*
  * Validate value for knob "name" of c as pcon_knob_set would, writing nothing

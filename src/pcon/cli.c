@@ -8,20 +8,30 @@
 
 #include "cli.h"
 
-/* Print a user-given name safely: control bytes escaped, long names cut. */
+/* Print what the user typed (or a name pcon escaped) safely: control bytes,
+ * terminal marks and bytes that are not UTF-8 escaped as in names; a
+ * backslash stays as typed. Long strings are cut. */
 static void put_name(const char *s)
 {
-	size_t n = 0;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++) {
-		if (n == 160) {
-			fputs("...", stderr);
-			break;
+	size_t shown = 0;
+	while (*s && shown < 300) {
+		size_t n = strcspn(s, "\\");
+		char *part = strndup(s, n), *esc = NULL;
+		int r = part ? pcon_escape_name_dup(part, &esc) : -ENOMEM;
+		free(part);
+		if (r < 0)
+			return;
+		fprintf(stderr, "%.*s", (int)(300 - shown), esc);
+		shown += strlen(esc);
+		free(esc);
+		s += n;
+		if (*s == '\\') {
+			fputc('\\', stderr);
+			s++, shown++;
 		}
-		if (*c < 0x20 || *c == 0x7f || *c == '\\')
-			fprintf(stderr, "\\x%02x", *c);
-		else
-			fputc(*c, stderr);
 	}
+	if (*s)
+		fputs("...", stderr);
 }
 
 int cli_fail(const char *what, const char *fmt, ...)
@@ -45,9 +55,10 @@ static const char *meaning(int err)
 	case ENODEV: return "no such hierarchy";
 	case ENOTDIR: return "not a container";
 	case ELOOP: return "leaves the cgroup tree through a symlink";
-	case EXDEV: return "leaves the cgroup tree (crosses a mount)";
-	case EINVAL: return "invalid container name ('.', '..' and control characters are not allowed)";
-	case ENAMETOOLONG: return "name too long (at most 255 bytes a component, 4095 in all)";
+	case EXDEV: return "covered by a mount (opening it underneath needs CAP_DAC_READ_SEARCH)";
+	case EINVAL: return "invalid container name ('.' and '..' are not allowed; a backslash "
+			    "starts an escape: \\\\, \\t, \\n or \\xHH)";
+	case ENAMETOOLONG: return "name too long (at most 4095 bytes a component)";
 	case EBUSY: return "container holds tasks, itself or below (move or stop them first)";
 	case ENOTEMPTY: return "container has child containers (use -r to remove them too)";
 	case ESRCH: return "no such process";
@@ -61,6 +72,11 @@ static const char *meaning(int err)
 int cli_errno(const char *what, int err)
 {
 	return cli_fail(what, "%s", meaning(err));
+}
+
+const char *cli_strerror(int err)
+{
+	return meaning(err);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -111,9 +127,7 @@ int cli_open_all(struct cli *c, const char *spec, struct pcon_container **ret, i
 	for (size_t i = 0; i < s.n && n < max; i++) {
 		int r = pcon_container_open(s.hiers[i], s.path, &ret[n]);
 		if (r < 0) {
-			char name[4400];
-			snprintf(name, sizeof(name), "%s:%s", s.hiers[i]->name, s.path);
-			cli_errno(name, r);
+			cli_errno(cli_spec_name(s.hiers[i], s.path), r);
 			cli_close_all(ret, n);
 			pcon_spec_done(&s);
 			return -1;
@@ -156,9 +170,27 @@ void cli_close_all(struct pcon_container **v, int n)
 		pcon_container_free(v[i]);
 }
 
+/* Up to four names live at once, so that one message may name two containers. */
+static const char *keep_name(char *name)
+{
+	static char *slot[4];
+	static unsigned next;
+	char **p = &slot[next++ % 4];
+	free(*p);
+	*p = name;
+	return name;
+}
+
+const char *cli_spec_name(const struct pcon_hier *h, const char *path)
+{
+	struct pcon_container fake = { .hier = h, .path = (char *)path, .fd = -1 };
+	return cli_name(&fake);
+}
+
 const char *cli_name(const struct pcon_container *ct)
 {
-	static char buf[4400];
-	snprintf(buf, sizeof(buf), "%s:%s", ct->hier->name, ct->path);
-	return buf;
+	char *name = NULL;
+	if (pcon_container_name(ct, &name) < 0)
+		return "(out of memory)";
+	return keep_name(name);
 }

@@ -36,6 +36,8 @@ int cmd_classify(struct cli *c, int argc, char **argv);
 int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with the reason a negative errno explained for the object kind. */
 int cli_errno(const char *what, int err);
+/* The reason cli_errno prints for a negative errno. */
+const char *cli_strerror(int err);
 /* Usage error: "pcon: CMD: MSG" plus "try 'pcon CMD --help'"; returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -51,8 +53,11 @@ void cli_close_all(struct pcon_container **v, int n);
  * error itself. Returns how many were opened, or -1 with nothing left open. */
 int cli_open_specs(struct cli *c, char **specs, int n_specs, struct pcon_container ***ret);
 void cli_free_specs(struct pcon_container **v, int n);
-/* Opened container's display name: "HIER:PATH" (static buffer). */
+/* Opened container's display name: "HIER:PATH" escaped as pcon_escape_name
+ * does (valid until four more names are made). */
 const char *cli_name(const struct pcon_container *ct);
+/* The same for a hierarchy and a raw path. */
+const char *cli_spec_name(const struct pcon_hier *h, const char *path);
 
 struct pcon_pressure;
 /* The members of a pressure object in JSON (cmd-pressure.c). */

@@ -86,6 +86,17 @@ static bool has_task(enum pcon_event_type t)
 	       t != PCON_EVENT_LOST;
 }
 
+/* A name (or comm) in the text form pcon prints names in: one event a line. */
+static void put_escaped(const char *s)
+{
+	char *esc = NULL;
+	if (s && pcon_escape_name_dup(s, &esc) == 0)
+		fputs(esc, stdout);
+	else
+		fputs("?", stdout);
+	free(esc);
+}
+
 static void print_json(struct events *s, const struct shown *sh)
 {
 	const struct pcon_event *ev = sh->ev;
@@ -94,11 +105,13 @@ static void print_json(struct events *s, const struct shown *sh)
 	json_double(j, "time", (double)sh->real_ns / 1e9, 6);
 	json_str(j, "type", pcon_event_type_to_string(ev->type));
 	if (sh->hier) {
-		char name[4400];
-		snprintf(name, sizeof(name), "%s:%s", sh->hier, ev->path);
-		json_str(j, "container", name);
-		json_str(j, "hierarchy", sh->hier);
-		json_str(j, "path", ev->path);
+		char *name = NULL;
+		if (asprintf(&name, "%s:%s", sh->hier, ev->path) < 0)
+			name = NULL;
+		json_name(j, "container", name);
+		free(name);
+		json_name(j, "hierarchy", sh->hier);
+		json_name(j, "path", ev->path);
 	}
 	if (ev->type == PCON_EVENT_LOST) {
 		json_u64(j, "lost", ev->lost);
@@ -129,7 +142,7 @@ static void print_json(struct events *s, const struct shown *sh)
 		json_u64(j, ev->type == PCON_EVENT_UID ? "euid" : "egid", ev->eid);
 		break;
 	case PCON_EVENT_MOVE:
-		json_str(j, "from", ev->from_path);
+		json_name(j, "from", ev->from_path);
 		break;
 	default:
 		break;
@@ -154,7 +167,9 @@ static void print_text(const struct shown *sh)
 		       sh->source ? " (dropped by pcond: pcon read too slowly)" : "");
 		return;
 	}
-	printf("%s:%s", sh->hier, ev->path);
+	put_escaped(sh->hier);
+	putchar(':');
+	put_escaped(ev->path);
 	if (!has_task(ev->type)) {
 		putchar('\n');
 		return;
@@ -167,7 +182,8 @@ static void print_text(const struct shown *sh)
 		printf(" parent=%d", (int)ev->parent_pid);
 		break;
 	case PCON_EVENT_EXEC:
-		printf(" comm=%s", ev->comm ? ev->comm : "?");
+		fputs(" comm=", stdout);
+		put_escaped(ev->comm ? ev->comm : "?");
 		break;
 	case PCON_EVENT_EXIT:
 		if (WIFSIGNALED(ev->exit_code))
@@ -181,7 +197,8 @@ static void print_text(const struct shown *sh)
 		       ev->type == PCON_EVENT_UID ? "euid" : "egid", ev->eid);
 		break;
 	case PCON_EVENT_MOVE:
-		printf(" from=%s", ev->from_path ? ev->from_path : "?");
+		fputs(" from=", stdout);
+		put_escaped(ev->from_path ? ev->from_path : "?");
 		break;
 	default:
 		break;

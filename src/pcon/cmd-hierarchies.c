@@ -1,6 +1,7 @@
 /* pcon hierarchies: the mounted cgroup hierarchies. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,15 +22,15 @@ static void print_json(const struct pcon_hier *h, size_t n, const struct pcon_hi
 	json_arr_begin(&j, NULL);
 	for (size_t i = 0; i < n; i++) {
 		json_obj_begin(&j, NULL);
-		json_str(&j, "name", h[i].name);
+		json_name(&j, "name", h[i].name);
 		json_u64(&j, "version", (uint64_t)h[i].version);
 		json_u64(&j, "id", (uint64_t)h[i].id);
-		json_str(&j, "named", h[i].named);
+		json_name(&j, "named", h[i].named);
 		json_arr_begin(&j, "controllers");
 		for (char **ctl = h[i].controllers; ctl && *ctl; ctl++)
 			json_str(&j, NULL, *ctl);
 		json_arr_end(&j);
-		json_str(&j, "mount", h[i].mount);
+		json_name(&j, "mount", h[i].mount);
 		if (h[i].noprefix)
 			json_bool(&j, "noprefix", true);
 		json_bool(&j, "default", &h[i] == def);
@@ -73,8 +74,15 @@ int cmd_hierarchies(struct cli *c, int argc, char **argv)
 		for (char **x = h[i].controllers; x && *x; x++)
 			snprintf(ctl + strlen(ctl), sizeof(ctl) - strlen(ctl), "%s%s",
 				 ctl[0] ? "," : "", *x);
-		printf("%-3d %-2d %-16s %-24s %s%s\n", h[i].id, h[i].version, h[i].name,
-		       ctl[0] ? ctl : "-", h[i].mount, &h[i] == def ? " *" : "");
+		char *name = NULL, *mount = NULL;
+		if (pcon_escape_name_dup(h[i].name, &name) < 0 || pcon_escape_name_dup(h[i].mount, &mount) < 0) {
+			free(name);
+			return cli_fail("hierarchies", "out of memory");
+		}
+		printf("%-3d %-2d %-16s %-24s %s%s\n", h[i].id, h[i].version, name,
+		       ctl[0] ? ctl : "-", mount, &h[i] == def ? " *" : "");
+		free(name);
+		free(mount);
 	}
 	return 0;
 }

@@ -32,7 +32,8 @@ static void help_set(void)
 	       "line names it with the values accepted, and nothing is written. Then\n"
 	       "the knobs are written in the order given. KNOB is a generic name (see\n"
 	       "'pcon get --help') or a raw kernel file name, whose value is written\n"
-	       "as given.\n\n"
+	       "as given. Files that move or kill tasks (cgroup.procs, cgroup.threads,\n"
+	       "tasks, cgroup.kill) and release_agent are refused: use 'pcon attach'.\n\n"
 	       "  -h, --help  show this help\n");
 }
 
@@ -129,11 +130,8 @@ static int get_knobs(struct pcon_container **cs, int n, const char *spec, char *
 		if (r < 0 && all && knob_elsewhere(r))
 			continue;
 		if (r < 0) {
-			char what[4600];
+			char what[4600]; /* cli_fail escapes what would reach a terminal raw */
 			snprintf(what, sizeof(what), "%s: %s", n == 1 ? cli_name(cs[0]) : spec, names[i]);
-			for (char *s = what; *s; s++)
-				if ((unsigned char)*s < 0x20 || *s == 0x7f)
-					*s = '?';
 			if (knob_name_bad(names[i], r))
 				cli_fail(what, "invalid knob name (a file name of the container: no '/', "
 					 "no leading '.', no control characters)");
@@ -207,14 +205,13 @@ struct assignment {
 /* Print the error line of name=value on container ct (or spec). */
 static int set_fail(const char *where, const struct assignment *a, int err, const char *prefix)
 {
-	char what[4600];
+	char what[4600]; /* cli_fail escapes what would reach a terminal raw */
 	snprintf(what, sizeof(what), "%s: %s=%s", where, a->name, a->value);
-	for (char *s = what; *s; s++)   /* never send control characters to a terminal */
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
 	if (knob_name_bad(a->name, err))
 		return cli_fail(what, "invalid knob name (a file name of the container: no '/', "
 				"no leading '.', no control characters)");
+	if (err == -EPERM && pcon_knob_refused(a->name))
+		return cli_fail(what, "refused: %s", pcon_knob_refused(a->name));
 	const char *hint = pcon_knob_hint(a->name);
 	if ((err == -EINVAL || err == -ERANGE) && hint)
 		return cli_fail(what, "%s%s; accepted: %s", prefix, knob_meaning(err), hint);

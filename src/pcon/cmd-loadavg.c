@@ -33,16 +33,19 @@ static void print_line(const char *line, bool json, struct json *j)
 	    !pcond_field(line, "load1", l1, sizeof(l1)) || !pcond_field(line, "load5", l5, sizeof(l5)) ||
 	    !pcond_field(line, "load15", l15, sizeof(l15)))
 		return;
-	if (!json) {
-		printf("%s:%s %s %s %s\n", hier, path, l1, l5, l15);
-		return;
-	}
 	char name[4700];
 	snprintf(name, sizeof(name), "%s:%s", hier, path);
+	if (!json) {
+		char *esc = NULL;
+		if (pcon_escape_name_dup(name, &esc) == 0) /* names as pcon prints them */
+			printf("%s %s %s %s\n", esc, l1, l5, l15);
+		free(esc);
+		return;
+	}
 	json_obj_begin(j, NULL);
-	json_str(j, "container", name);
-	json_str(j, "hierarchy", hier);
-	json_str(j, "path", path);
+	json_name(j, "container", name);
+	json_name(j, "hierarchy", hier);
+	json_name(j, "path", path);
 	json_u64(j, "id", strtoull(pcond_field(line, "id", v, sizeof(v)) ? v : "0", NULL, 10));
 	json_double(j, "load1", strtod(l1, NULL), 2);
 	json_double(j, "load5", strtod(l5, NULL), 2);

@@ -9,11 +9,15 @@
 
 #include "cli.h"
 
+static inline void freep_(void *p) { free(*(void **)p); }
+#define _cleanup_free_ __attribute__((cleanup(freep_)))
+
 struct ls {
 	struct cli *c;
 	bool tasks;
 	struct json j;
 	bool json;
+	int unreadable;     /* children listed but not opened */
 };
 
 static void ls_help(void)
@@ -22,7 +26,11 @@ static void ls_help(void)
 	       "Show the tree of containers below each container named (default: the\n"
 	       "root of every hierarchy).\n\n"
 	       "  -t, --tasks  show each container's processes (pid and command line)\n"
-	       "  --json       one JSON array of nested {hierarchy, path, id, tasks, children}\n");
+	       "  --json       one JSON array of nested {hierarchy, path, id, tasks, children}\n\n"
+	       "Names are printed escaped (\\\\, \\t, \\n, \\xHH), as pcon accepts them back.\n"
+	       "A container that exists but cannot be opened (a file system mounted over\n"
+	       "it, without CAP_DAC_READ_SEARCH) is listed as 'NAME (unreadable)', or with\n"
+	       "an \"error\" member in JSON, reported on stderr, and the exit status is 1.\n");
 }
 
 /* A process's command line for display: NULs as spaces, control bytes as '?',
@@ -78,6 +86,28 @@ static void print_tasks(struct ls *l, const struct pcon_container *ct, const cha
 	(void)ct;
 }
 
+/* A child that exists but cannot be opened: listed, marked, reported. */
+static void unreadable(struct ls *l, const struct pcon_container *ct, const char *name,
+		       const char *prefix, bool last, int err)
+{
+	_cleanup_free_ char *path = NULL, *esc = NULL;
+	if (asprintf(&path, "%s/%s", strcmp(ct->path, "/") ? ct->path : "", name) < 0)
+		path = NULL;
+	const char *full = cli_spec_name(ct->hier, path ? path : name);
+	if (l->json) {
+		json_obj_begin(&l->j, NULL);
+		json_name(&l->j, "hierarchy", ct->hier->name);
+		json_name(&l->j, "path", path);
+		json_str(&l->j, "error", cli_strerror(err));
+		json_obj_end(&l->j);
+	} else {
+		(void)pcon_escape_name_dup(name, &esc);
+		printf("%s%s%s (unreadable)\n", prefix, last ? "└─" : "├─", esc ? esc : "?");
+	}
+	cli_errno(full, err);
+	l->unreadable++;
+}
+
 /* Print ct's tasks and children below a line already printed; recursive. */
 static int walk(struct ls *l, const struct pcon_container *ct, const char *prefix)
 {
@@ -92,8 +122,8 @@ static int walk(struct ls *l, const struct pcon_container *ct, const char *prefi
 		return err == -ENOENT ? 0 : err; /* removed while we looked: skip it */
 	}
 	if (l->json) {
-		json_str(&l->j, "hierarchy", ct->hier->name);
-		json_str(&l->j, "path", ct->path);
+		json_name(&l->j, "hierarchy", ct->hier->name);
+		json_name(&l->j, "path", ct->path);
 		json_u64(&l->j, "id", ct->id);
 		if (l->tasks) {
 			json_arr_begin(&l->j, "tasks");
@@ -106,17 +136,29 @@ static int walk(struct ls *l, const struct pcon_container *ct, const char *prefi
 	free(pids);
 
 	int r = 0;
+	size_t plen = strlen(prefix);
+	_cleanup_free_ char *sub = malloc(plen + sizeof("│ "));
+	if (!sub)
+		r = -ENOMEM;
 	for (int i = 0; i < n_kids && r == 0; i++) {
 		struct pcon_container *kid;
-		if (pcon_container_open_child(ct, kids[i], &kid) < 0)
-			continue; /* gone, or not a plain directory */
 		bool last = i + 1 == n_kids;
-		char sub[4096];
-		snprintf(sub, sizeof(sub), "%s%s", prefix, last ? "  " : "│ ");
+		int k = pcon_container_open_child(ct, kids[i], &kid);
+		if (k == -ENOENT)
+			continue; /* removed since it was listed */
+		if (k < 0) {
+			unreadable(l, ct, kids[i], prefix, last, k);
+			continue;
+		}
+		memcpy(sub, prefix, plen);
+		strcpy(sub + plen, last ? "  " : "│ ");
 		if (l->json)
 			json_obj_begin(&l->j, NULL);
-		else
-			printf("%s%s%s\n", prefix, last ? "└─" : "├─", kids[i]);
+		else {
+			_cleanup_free_ char *esc = NULL;
+			(void)pcon_escape_name_dup(kids[i], &esc);
+			printf("%s%s%s\n", prefix, last ? "└─" : "├─", esc ? esc : "?");
+		}
 		r = walk(l, kid, sub);
 		if (l->json)
 			json_obj_end(&l->j);
@@ -193,5 +235,5 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 		json_done(&l.j);
 	}
 	cli_free_specs(cts, n);
-	return rc;
+	return rc == 0 && l.unreadable ? 1 : rc;
 }

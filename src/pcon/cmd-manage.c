@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,6 @@
 
 #include "cli.h"
 
-#define MAX_SPECS 64
 
 /* Options common to these commands: -h and (for some) one flag letter. */
 static int parse_flags(int argc, char **argv, const char *letters, const struct option *opts,
@@ -35,30 +35,65 @@ static int parse_flags(int argc, char **argv, const char *letters, const struct 
 
 static void create_help(void)
 {
-	printf("Usage: pcon create HIER:PATH...\n\n"
+	printf("Usage: pcon create [-p] HIER:PATH...\n\n"
 	       "Create containers, and any missing parents, in each hierarchy named.\n"
-	       "An existing container is left as it is. If one cannot be created, every\n"
-	       "container this command made is removed again.\n"
-	       "A new v1 cpuset container gets its parent's CPUs and memory nodes.\n");
+	       "A container that exists already is an error (nothing is made) unless -p\n"
+	       "is given. All or nothing: if one cannot be created, or SIGINT, SIGTERM,\n"
+	       "SIGHUP or SIGQUIT arrives, every container this command made is removed\n"
+	       "again before it exits. After a create was killed outright (SIGKILL), the\n"
+	       "same 'pcon create -p' completes it.\n"
+	       "A new v1 cpuset container gets its parent's CPUs and memory nodes.\n\n"
+	       "  -p, --parents  existing containers are fine (like mkdir -p)\n");
 }
 
+/* Every directory this command made, in the order made (undone in reverse). */
 struct made {
 	const struct pcon_hier *h;
-	char *top; /* the highest level this command made */
+	char *path;
 };
 
-/* "/a/b/c" with 2 levels made -> "/a/b". */
-static char *top_made(const char *path, int levels)
+struct made_list {
+	struct made *v;
+	size_t n, cap;
+};
+
+/* Record the levels pcon_container_create made: the deepest `levels` of path. */
+static int made_add(struct made_list *m, const struct pcon_hier *h, const char *path, int levels)
 {
 	size_t depth = 0;
 	for (const char *s = path; *s; s++)
 		depth += *s == '/';
-	size_t keep = depth - (size_t)levels + 1, seen = 0;
-	const char *s = path;
-	for (; *s; s++)
-		if (*s == '/' && ++seen > keep)
-			break;
-	return strndup(path, (size_t)(s - path));
+	for (size_t keep = depth - (size_t)levels + 1; keep <= depth; keep++) {
+		size_t seen = 0;
+		const char *s = path;
+		for (; *s; s++)
+			if (*s == '/' && ++seen > keep)
+				break;
+		if (m->n == m->cap) {
+			size_t cap = m->cap ? m->cap * 2 : 64;
+			struct made *v = realloc(m->v, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			m->v = v;
+			m->cap = cap;
+		}
+		if (!(m->v[m->n].path = strndup(path, (size_t)(s - path))))
+			return -ENOMEM;
+		m->v[m->n++].h = h;
+	}
+	return 0;
+}
+
+/* Remove what was made, deepest and latest first; never a container this
+ * command did not make (one someone else put inside stays, with its parents). */
+static void made_undo(struct made_list *m, bool undo)
+{
+	for (size_t i = m->n; i-- > 0;) {
+		if (undo)
+			(void)pcon_container_remove(m->v[i].h, m->v[i].path, false);
+		free(m->v[i].path);
+	}
+	free(m->v);
 }
 
 /* On v2, enable the controllers spec names (cpu,memory:/x) down to path. */
@@ -80,47 +115,92 @@ static int enable_named(const char *spec, const struct pcon_hier *h, const char 
 	return 0;
 }
 
+/* The signals that end a create early: held while it works, then acted on. */
+static void create_signals(sigset_t *set)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction sa;
+		/* An ignored signal (nohup, a background job) must not undo the
+		 * work: blocked, the kernel would keep it pending. */
+		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(set, sigs[i]);
+	}
+}
+
+static bool create_interrupted(const sigset_t *set)
+{
+	sigset_t pending;
+	if (sigpending(&pending) < 0)
+		return false;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1 && sigismember(&pending, sig) == 1)
+			return true;
+	return false;
+}
+
+/* Create one spec in each of its hierarchies. 0, or the exit status. */
+static int create_one(struct cli *c, const char *arg, bool parents, struct made_list *m)
+{
+	struct pcon_spec s;
+	int rc = cli_spec(c, arg, &s);
+	if (rc != 0)
+		return rc;
+	for (size_t k = 0; k < s.n && rc == 0; k++) {
+		struct pcon_container *ct = NULL;
+		int r = pcon_container_create(s.hiers[k], s.path, &ct);
+		pcon_container_free(ct);
+		const char *name = cli_spec_name(s.hiers[k], s.path);
+		if (r > 0 && made_add(m, s.hiers[k], s.path, r) < 0)
+			r = -ENOMEM;
+		if (r == 0 && !parents)
+			rc = cli_fail(name, "container exists (use -p to accept existing ones)");
+		else if (r == -EINVAL) /* the name passed pcon_spec_parse: mkdir said it */
+			rc = cli_fail(name, "cannot create: the kernel refuses this name "
+				      "(cgroup names hold no newline)");
+		else if (r < 0)
+			rc = r == -ENOENT ? cli_fail(name, "cannot create: %s", strerror(-r))
+					  : cli_errno(name, r);
+		else if (s.hiers[k]->version == 2)
+			rc = enable_named(arg, s.hiers[k], s.path);
+	}
+	pcon_spec_done(&s);
+	return rc;
+}
+
 int cmd_create(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	static const struct option opts[] = {
+		{ "parents", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
 	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "h", opts, create_help, f);
+	int r = parse_flags(argc, argv, "ph", opts, create_help, f);
 	if (r >= 0)
 		return r;
+	bool parents = f[0];
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
-	if (argc - optind > MAX_SPECS)
-		return cli_usage(argv[0], "at most %d containers at once", MAX_SPECS);
 
-	struct made made[MAX_SPECS * PCON_SPEC_MAX_HIERS];
-	size_t n_made = 0;
+	/* Hold the signals that would end us half-way; if one came, undo and
+	 * let it act once the tree is as it was. */
+	sigset_t sigs, old;
+	create_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, &old);
+	struct made_list m = { 0 };
 	int rc = 0;
-	for (int i = optind; i < argc && rc == 0; i++) {
-		struct pcon_spec s;
-		if ((rc = cli_spec(c, argv[i], &s)) != 0)
-			break;
-		for (size_t k = 0; k < s.n && rc == 0; k++) {
-			struct pcon_container *ct = NULL;
-			r = pcon_container_create(s.hiers[k], s.path, &ct);
-			if (r > 0)
-				made[n_made++] = (struct made){ s.hiers[k], top_made(s.path, r) };
-			if (r < 0) {
-				char name[4400];
-				snprintf(name, sizeof(name), "%s:%s", s.hiers[k]->name, s.path);
-				rc = r == -ENOENT ? cli_fail(name, "cannot create: %s", strerror(-r))
-						  : cli_errno(name, r);
-			} else if (s.hiers[k]->version == 2)
-				rc = enable_named(argv[i], s.hiers[k], s.path);
-			pcon_container_free(ct);
-		}
-		pcon_spec_done(&s);
+	bool interrupted = false;
+	for (int i = optind; i < argc && rc == 0 && !interrupted; i++) {
+		rc = create_one(c, argv[i], parents, &m);
+		interrupted = create_interrupted(&sigs);
 	}
-	for (size_t i = 0; i < n_made; i++) {
-		if (rc != 0 && made[i].top)
-			(void)pcon_container_remove(made[i].h, made[i].top, true);
-		free(made[i].top);
-	}
-	return rc;
+	made_undo(&m, rc != 0 || interrupted);
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &old, NULL); /* a pending signal acts here */
+	return interrupted && rc == 0 ? 130 : rc;
 }
 
 /* ---- remove ---- */

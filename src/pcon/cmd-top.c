@@ -198,9 +198,16 @@ static void walk(struct top *t, const struct pcon_tsnap *snap, struct pcon_conta
 	int n = pcon_container_children(c, &kids);
 	for (int i = 0; i < n && s->n < MAX_ROWS; i++) {
 		struct pcon_container *k;
-		if (pcon_container_open_child(c, kids[i], &k) == 0) {
+		int r = pcon_container_open_child(c, kids[i], &k);
+		if (r == 0) {
 			walk(t, snap, k, depth + 1, s);
 			pcon_container_free(k);
+		} else if (r != -ENOENT) {
+			/* exists but cannot be opened (a mount over it): a row of '-' */
+			struct row *row = &s->v[s->n];
+			*row = (struct row){ .depth = depth + 1, .cpu = NAN };
+			if (asprintf(&row->path, "%s/%s", strcmp(c->path, "/") ? c->path : "", kids[i]) > 0)
+				s->n++;
 		}
 	}
 	pcon_strv_free(kids);
@@ -307,8 +314,8 @@ static void format_row(struct top *t, const struct row *r, char *out, size_t n)
 			 "Tasks", "R", "S", "D", "T", "IO", "Load1", "Load5", "Load15", "%CPU", "Memory");
 		return;
 	}
-	char name[4400], b[11][32];
-	snprintf(name, sizeof(name), "%s:%s", t->tree->name, r->path);
+	char b[11][32];
+	const char *name = cli_spec_name(t->tree, r->path);
 	bool io = r->have_ts && !(r->ts.unknown & PCON_TASKSTATS_IO_WAIT);
 	snprintf(out, n, "%-36s %6s %4s %4s %4s %4s %4s %6s %6s %6s %7s %8s", name,
 		 fmt_u64(b[0], 32, r->have_ts, r->ts.total), fmt_u64(b[1], 32, r->have_ts, r->ts.running),

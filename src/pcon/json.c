@@ -1,28 +1,48 @@
 /* A small streaming JSON writer for --json output. */
-#include "json.h"
+#include <stdlib.h>
 
-/* A JSON string literal; control characters and non-UTF-8-safe bytes escaped. */
+#include "json.h"
+#include "pcon/pcon.h"
+
+/* A JSON string literal: always valid UTF-8 (see pcon_escape_json). */
 static void quote(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20 || *c == 0x7f)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
+	char small[256];
+	size_t n = pcon_escape_json(small, sizeof(small), s);
+	char *big = n < sizeof(small) ? NULL : malloc(n + 1);
+	if (big)
+		pcon_escape_json(big, n + 1, s);
+	fprintf(f, "\"%s\"", big ? big : n < sizeof(small) ? small : "\ufffd");
+	free(big);
+}
+
+/* The "a value came before at this level" flag of level d. */
+static bool *comma_at(struct json *j, int d)
+{
+	if (d < JSON_MAX_DEPTH)
+		return &j->need_comma[d];
+	int i = d - JSON_MAX_DEPTH;
+	if (i >= j->deep_cap) {
+		int cap = j->deep_cap ? j->deep_cap * 2 : 64;
+		bool *v = realloc(j->deep, (size_t)cap * sizeof(bool));
+		if (!v) {
+			fputs("pcon: out of memory\n", stderr);
+			exit(1);
+		}
+		j->deep = v;
+		j->deep_cap = cap;
 	}
-	fputc('"', f);
+	return &j->deep[i];
 }
 
 /* Comma and key before a value. */
 static void sep(struct json *j, const char *key)
 {
 	if (j->depth > 0) {
-		if (j->need_comma[j->depth])
+		bool *c = comma_at(j, j->depth);
+		if (*c)
 			fputc(',', j->f);
-		j->need_comma[j->depth] = true;
+		*c = true;
 	}
 	if (key) {
 		quote(j->f, key);
@@ -34,8 +54,7 @@ static void open_(struct json *j, const char *key, char c)
 {
 	sep(j, key);
 	fputc(c, j->f);
-	if (j->depth < JSON_MAX_DEPTH - 1)
-		j->need_comma[++j->depth] = false;
+	*comma_at(j, ++j->depth) = false;
 }
 
 static void close_(struct json *j, char c)
@@ -94,4 +113,18 @@ void json_done(struct json *j)
 	fputc('\n', j->f);
 	j->depth = 0;
 	j->need_comma[0] = false;
+	free(j->deep);
+	j->deep = NULL;
+	j->deep_cap = 0;
+}
+
+void json_name(struct json *j, const char *key, const char *name)
+{
+	char *esc = NULL;
+	if (!name || pcon_escape_name_dup(name, &esc) < 0) {
+		json_str(j, key, NULL);
+		return;
+	}
+	json_str(j, key, esc);
+	free(esc);
 }

@@ -12,6 +12,9 @@ struct json {
 	FILE *f;
 	int depth;
 	bool need_comma[JSON_MAX_DEPTH];
+	bool *deep;     /* levels from JSON_MAX_DEPTH on (container trees nest
+			   without bound); freed by json_done */
+	int deep_cap;
 };
 
 /* key is NULL inside arrays and at the top level. */
@@ -20,6 +23,9 @@ void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j, const char *key);
 void json_arr_end(struct json *j);
 void json_str(struct json *j, const char *key, const char *val); /* NULL -> null */
+/* A container name or path (raw bytes) in pcon's reversible text form
+ * (pcon_escape_name), so that it is valid UTF-8 and can be typed back. */
+void json_name(struct json *j, const char *key, const char *name);
 void json_u64(struct json *j, const char *key, uint64_t val);
 void json_i64(struct json *j, const char *key, int64_t val);
 void json_double(struct json *j, const char *key, double val, int decimals);

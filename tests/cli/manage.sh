@@ -33,7 +33,8 @@ for H in "${hiers[@]}"; do
 	# --- create / ls / remove ---
 	check "$H: create nested" $PCON create "$C/x/y"
 	check "$H: directories exist" [ -d "$mount/$PFX-a/x/y" ]
-	check "$H: create existing is not an error" $PCON create "$C/x"
+	fails_with "$H: create existing is an error naming it" "$C/x: container exists" $PCON create "$C/x"
+	check "$H: create -p existing is not an error" $PCON create -p "$C/x"
 	out=$($PCON ls "$C")
 	check "$H: ls shows the tree" [ "$out" = "$(printf '%s\n└─x\n  └─y' "$hname:/$PFX-a")" ]
 	check "$H: ls --json nests children" \
@@ -74,8 +75,8 @@ for H in "${hiers[@]}"; do
 	# --- bad names ---
 	fails_with "$H: missing container" "no such container" $PCON tasks "$H:/$PFX-none"
 	fails_with "$H: dot-dot" "invalid container name" $PCON create "$H:/$PFX-b/../../etc"
-	fails_with "$H: control character" "invalid container name" $PCON create "$H:/$PFX-b$(printf '\001')"
-	fails_with "$H: over-long component" "name too long" $PCON create "$H:/$PFX-$(printf 'a%.0s' {1..300})"
+	fails_with "$H: bad escape" "invalid container name" $PCON create "$H:/$PFX-b\\q"
+	fails_with "$H: over-long component" "name too long" $PCON create "$H:/$PFX-$(printf 'a%.0s' {1..4100})"
 	check "$H: nothing was created by bad names" bash -c "! ls -d '$mount'/$PFX-b* 2>/dev/null"
 	fails_with "$H: the root cannot be removed" "cannot be removed" $PCON remove "$H:/"
 done

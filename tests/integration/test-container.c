@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,9 +23,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static void uncover(void);
+
 static int teardown(void **state)
 {
 	(void)state;
+	uncover();
 	pt_cleanup();
 	pcon_close(P);
 	return 0;
@@ -163,7 +168,84 @@ static void test_cpuset_inherits_v1(void **state)
 	assert_int_equal(pt_cleanup(), 0);
 }
 
+/* The mount point of the covered container of the running test, for teardown. */
+static char covered_mnt[4200];
+
+static void uncover(void)
+{
+	if (covered_mnt[0])
+		(void)umount2(covered_mnt, MNT_DETACH);
+	covered_mnt[0] = '\0';
+}
+
+/*
+ * A container with a file system mounted over it (in this process's own
+ * mount namespace, so nothing outlives the test): opened underneath the
+ * mount, and its tasks found through /proc as an unprivileged walker must.
+ */
+static void covered(const char *token)
+{
+	const struct pcon_hier *h = hier(token);
+	if (!h)
+		SKIP_BECAUSE("no %s hierarchy mounted here", token);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		SKIP_BECAUSE("cannot make a private mount namespace: %s", strerror(errno));
+	char *top = name(token), *cov, *in;
+	assert_true(asprintf(&cov, "%s/cov", top) > 0 && asprintf(&in, "%s/cov/in", top) > 0);
+	struct pcon_container *c, *cin, *parent;
+	assert_true(pcon_container_create(h, cov, &c) > 0);
+	assert_int_equal(pcon_container_create(h, in, &cin), 1);
+	pid_t a = spawn_sleeper(), b = spawn_sleeper();
+	assert_int_equal(pcon_container_attach(c, a, false), 0);
+	assert_int_equal(pcon_container_attach(cin, b, false), 0);
+	pcon_container_free(cin);
+	pcon_container_free(c);
+
+	snprintf(covered_mnt, sizeof(covered_mnt), "%s%s", h->mount, cov);
+	assert_int_equal(mount("pcon-test", covered_mnt, "tmpfs", 0, NULL), 0);
+	assert_int_equal(pcon_container_open(h, top, &parent), 0);
+	char **kids;
+	assert_int_equal(pcon_container_children(parent, &kids), 1);
+	assert_string_equal(kids[0], "cov");
+	/* root: opened underneath the mount, by path and as a child */
+	assert_int_equal(pcon_container_open_child(parent, "cov", &c), 0);
+	pid_t *v;
+	assert_int_equal(pcon_container_tasks(c, false, &v), 1);
+	assert_int_equal(v[0], a);
+	free(v);
+	pcon_container_free(c);
+	assert_int_equal(pcon_container_open(h, in, &cin), 0);
+	assert_int_equal(pcon_container_tasks(cin, false, &v), 1);
+	assert_int_equal(v[0], b);
+	free(v);
+	pcon_container_free(cin);
+	/* through /proc: itself, and with what is below it */
+	assert_int_equal(pcon_tasks_below(P, h, cov, false, false, &v), 1);
+	assert_int_equal(v[0], a);
+	free(v);
+	assert_int_equal(pcon_tasks_below(P, h, cov, true, false, &v), 2);
+	assert_int_equal(v[0], a < b ? a : b);
+	assert_int_equal(v[1], a < b ? b : a);
+	free(v);
+	assert_int_equal(pcon_tasks_below(P, h, cov, true, true, &v), 2); /* one thread each */
+	free(v);
+	assert_int_equal(pcon_tasks_below(P, h, "/", true, false, &v) >= 2, true);
+	free(v);
+	pcon_strv_free(kids);
+	pcon_container_free(parent);
+	uncover();
+	free(in);
+	free(cov);
+	free(top);
+	assert_int_equal(pt_cleanup(), 0);
+}
+
+static void test_covered_v1(void **state) { (void)state; covered("pids"); }
+static void test_covered_v2(void **state) { (void)state; covered("unified"); }
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_covered_v1),
+	cmocka_unit_test(test_covered_v2),
 	cmocka_unit_test(test_lifecycle_v1),
 	cmocka_unit_test(test_lifecycle_v2),
 	cmocka_unit_test(test_thread_attach_v1),

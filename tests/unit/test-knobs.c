@@ -514,6 +514,17 @@ static void test_raw_names(void **state)
 	assert_refused(c, "cpu", "cpu.stat", "cpu.stat", "1", -EROFS);
 	assert_refused(c, "cpu", "cpu.shares", "cpu.shares", "1\x1b[2J", -EINVAL);
 	assert_int_equal(pcon_knob_set(c, "nonexistent", "1"), -ENOENT);
+	/* Files whose writing moves or kills tasks are never written; reading is fine. */
+	static const char *const moving[] = { "tasks", "cgroup.procs", "cgroup.threads",
+					      "cgroup.kill", "release_agent" };
+	for (size_t i = 0; i < sizeof(moving) / sizeof(moving[0]); i++) {
+		put("cpu", moving[i], "");
+		assert_non_null(pcon_knob_refused(moving[i]));
+		assert_refused(c, "cpu", moving[i], moving[i], "1", -EPERM);
+		assert_get(c, moving[i], "");
+	}
+	assert_null(pcon_knob_refused("notify_on_release"));
+	assert_null(pcon_knob_refused("cpu.shares"));
 	pcon_container_free(c);
 }
 

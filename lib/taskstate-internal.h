@@ -47,6 +47,8 @@ int taskstate_parse_stat(const char *line, char *ret_state);
 
 /* Each backend adds the counts of one container's own threads to acc. */
 int taskstate_proc_read(struct pcon *p, const struct pcon_container *c, struct pcon_taskstats *acc);
+/* proc: classify the threads tids[0..n) into acc. */
+int taskstate_proc_read_tids(struct pcon *p, const pid_t *tids, size_t n, struct pcon_taskstats *acc);
 int taskstate_kernel_read(struct pcon *p, const struct pcon_container *c, struct pcon_taskstats *acc);
 /* The kernel's raw cgroupstats answer for a cgroup directory fd. */
 struct cgroupstats;
@@ -64,6 +66,7 @@ int tsnap_new(bool sparse, struct pcon_tsnap **ret);
 int tsnap_add(struct pcon_tsnap *s, uint64_t id, uint64_t parent, const struct pcon_taskstats *own);
 void tsnap_set_info(struct pcon_tsnap *s, const struct pcon_taskstate_info *info);
 void tsnap_set_fallback(struct pcon_tsnap *s, int err);
+size_t tsnap_size(const struct pcon_tsnap *s);
 /* Sort, and sum every container's subtree. */
 void tsnap_finish(struct pcon_tsnap *s);
 

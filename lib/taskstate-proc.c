@@ -176,13 +176,18 @@ static int read_parallel(int proc_fd, struct statcache *sc, const pid_t *tids, s
 	return 0;
 }
 
+int taskstate_proc_read_tids(struct pcon *p, const pid_t *tids, size_t n, struct pcon_taskstats *acc)
+{
+	if (!p->ts.stats && statcache_new(&p->ts.stats) < 0)
+		p->ts.stats = NULL; /* no memory for the table: read without it */
+	return read_parallel(pcon_proc_fd(p), p->ts.stats, tids, n, acc);
+}
+
 int taskstate_proc_read(struct pcon *p, const struct pcon_container *c, struct pcon_taskstats *acc)
 {
 	_cleanup_free_ pid_t *tids = NULL;
 	int n = pcon_container_tasks(c, true, &tids);
 	if (n < 0)
 		return n;
-	if (!p->ts.stats && statcache_new(&p->ts.stats) < 0)
-		p->ts.stats = NULL; /* no memory for the table: read without it */
-	return read_parallel(pcon_proc_fd(p), p->ts.stats, tids, (size_t)n, acc);
+	return taskstate_proc_read_tids(p, tids, (size_t)n, acc);
 }

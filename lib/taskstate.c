@@ -76,6 +76,28 @@ static int container_alive(const struct pcon_container *c)
 
 typedef int (*read_one_fn)(struct pcon *p, const struct pcon_container *c, struct pcon_taskstats *acc);
 
+/*
+ * A child that exists but cannot be opened (a mount over it): its threads,
+ * and its descendants', found through /proc, count as one entry under c, so
+ * they still count in c's sums. Its id is made up: nothing can look it up.
+ */
+static int walk_unopenable(struct pcon *p, const struct pcon_container *c, const char *name,
+			   unsigned unknown, struct pcon_tsnap *s)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ pid_t *tids = NULL;
+	if (asprintf(&path, "%s/%s", strcmp(c->path, "/") ? c->path : "", name) < 0)
+		return -ENOMEM;
+	int n = pcon_tasks_below(p, c->hier, path, true, true, &tids);
+	if (n < 0)
+		return n;
+	struct pcon_taskstats own = { .unknown = unknown };
+	int r = taskstate_proc_read_tids(p, tids, (size_t)n, &own);
+	if (r < 0)
+		return r;
+	return tsnap_add(s, UINT64_MAX - tsnap_size(s), c->id, &own);
+}
+
 /* c's own threads, then (recursive) every descendant's, one entry each. A
  * descendant that vanishes during the walk is skipped; c itself vanishing
  * is an error. */
@@ -98,6 +120,14 @@ static int walk(struct pcon *p, const struct pcon_container *c, uint64_t parent,
 		r = pcon_container_open_child(c, kids[i], &k);
 		if (r == -ENOENT)
 			continue;
+		if (r == -EXDEV) {
+			/* A mount covers it: proc finds its threads through /proc; the
+			 * kernel backend needs a directory fd and leaves it out. */
+			r = fn == taskstate_proc_read ? walk_unopenable(p, c, kids[i], unknown, s) : 0;
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (r < 0)
 			return r;
 		r = walk(p, k, c->id, true, false, fn, unknown, s);

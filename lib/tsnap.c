@@ -37,6 +37,11 @@ void tsnap_set_info(struct pcon_tsnap *s, const struct pcon_taskstate_info *info
 	s->info = *info;
 }
 
+size_t tsnap_size(const struct pcon_tsnap *s)
+{
+	return s->n;
+}
+
 void tsnap_set_fallback(struct pcon_tsnap *s, int err)
 {
 	s->info.fallback = err;

@@ -112,6 +112,8 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	check "$H: unprivileged: --json has an error member" \
 		jq -e '[.[0].children[] | select(.error | tostring | startswith("covered by a mount"))] | length == 1' \
 		<<<"$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls --json "$C" 2>/dev/null)"
+	t=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON stats --json -r -b proc "$C" | jq .total)
+	check "$H: unprivileged: the covered threads still count in the parent (proc walk: $t)" [ "$t" = 2 ]
 	umount "$mount/$PFX-n/cov"; mnts=()
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 	check "$H: remove -r removes every odd name" $PCON remove -r "$C"

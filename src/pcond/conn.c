@@ -65,6 +65,13 @@ void buf_free(struct buf *b)
 	*b = (struct buf){ 0 };
 }
 
+static void set_more(struct pcond *d, struct conn *c, bool more)
+{
+	if (c->more != more)
+		d->n_more += more ? 1 : (size_t)-1;
+	c->more = more;
+}
+
 static void conn_watch(struct pcond *d, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
@@ -123,6 +130,7 @@ void conn_close(struct pcond *d, struct conn *c)
 {
 	if (c->dead)
 		return;
+	set_more(d, c, false);
 	subs_drop(d, c);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -177,7 +185,9 @@ static int flush_out(struct conn *c)
 	return c->closing ? -1 : 0;
 }
 
-/* Handle every complete request in c->in (API: lines; HTTP: one head). */
+/* Handle the complete requests in c->in (API: lines; HTTP: one head), at
+ * most CONN_REQS_PER_PASS per loop pass: a client that pipelines thousands
+ * of requests is served in turns with everyone else. */
 static void process_input(struct pcond *d, struct conn *c)
 {
 	size_t used_total = 0;
@@ -185,7 +195,15 @@ static void process_input(struct pcond *d, struct conn *c)
 		c->in_len = 0; /* a subscriber's input means nothing */
 		return;
 	}
+	if (c->pass != d->pass) {
+		c->pass = d->pass;
+		c->req_done = 0;
+	}
 	while (!c->closing && c->out.len - c->out.off < 65536) {
+		if (c->req_done >= CONN_REQS_PER_PASS) {
+			set_more(d, c, true);
+			break;
+		}
 		const char *p = c->in + used_total;
 		size_t avail = c->in_len - used_total;
 		if (c->kind == EV_HTTP_CONN) {
@@ -221,6 +239,7 @@ static void process_input(struct pcond *d, struct conn *c)
 			break;
 		}
 		api_request(d, c, p, len);
+		c->req_done++;
 		used_total += used;
 		if (c->stream) {
 			used_total = c->in_len; /* the rest is ignored */
@@ -301,5 +320,19 @@ void conn_sweep(struct pcond *d)
 		next = c->next;
 		if (!c->stream && now - c->last_ns > (uint64_t)CONN_IDLE_SEC * 1000000000ULL)
 			conn_close(d, c);
+	}
+}
+
+void conn_resume(struct pcond *d)
+{
+	if (d->n_more == 0)
+		return;
+	for (struct conn *c = d->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->more)
+			continue;
+		set_more(d, c, false);
+		process_input(d, c);
+		(void)conn_flush(d, c); /* may close c, never another */
 	}
 }

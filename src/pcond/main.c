@@ -287,6 +287,7 @@ static void on_timer(struct pcond *d)
 	if (n > 0)
 		tracker_sample(&d->tr, n);
 	conn_sweep(d);
+	subs_release_idle(d, false);
 }
 
 static void on_signal(struct pcond *d)
@@ -304,7 +305,9 @@ static void run(struct pcond *d)
 {
 	struct epoll_event evs[64];
 	while (!d->quit) {
-		int n = epoll_wait(d->epfd, evs, 64, -1);
+		d->pass++;
+		conn_resume(d);
+		int n = epoll_wait(d->epfd, evs, 64, d->n_more ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -386,6 +389,7 @@ int main(int argc, char **argv)
 	while (d.conns)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
+	subs_release_idle(&d, true);
 	close_api(&d);
 	free(d.lock_path);
 	tracker_done(&d.tr);

@@ -94,6 +94,8 @@ enum ev_kind {
 #define CONN_OUT_MAX (64u << 20)
 #define CONN_IDLE_SEC 60
 #define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
+#define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
+#define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
 
 struct conn {
 	enum ev_kind kind;   /* first: what epoll's data.ptr points at */
@@ -112,6 +114,9 @@ struct conn {
 	size_t n_subs;       /* its subscriptions not yet gone */
 	uint64_t dropped;    /* its events not queued since its last lost line */
 	uint64_t kernel_lost; /* the kernel's lost counts it could not be told yet */
+	bool more;           /* complete requests left over for the next pass */
+	uint64_t pass;       /* the loop pass req_done counts in */
+	unsigned req_done;   /* requests served in that pass */
 	struct conn *prev, *next;
 };
 
@@ -136,6 +141,10 @@ struct pcond {
 	size_t n_conns, max_conns;
 	struct pcon_events *ev;    /* while anyone subscribes */
 	struct listener events;    /* its fd in the loop */
+	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
+	uint64_t ev_loads;         /* times it was created */
+	uint64_t pass;             /* loop passes */
+	size_t n_more;             /* connections with requests left over */
 	struct sub *subs;
 	size_t n_subs;
 	int64_t mono_to_real_ns;   /* event stamps to the epoch */
@@ -155,6 +164,8 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events);
 void conn_close(struct pcond *d, struct conn *c);
 void conn_reap(struct pcond *d); /* free the connections closed this round */
 void conn_sweep(struct pcond *d); /* close idle connections */
+/* Serve the requests left over from the last pass (CONN_REQS_PER_PASS). */
+void conn_resume(struct pcond *d);
 /* Send what can be sent, then re-arm epoll; closes c (returns -1) when it
  * is done or broken. */
 int conn_flush(struct pcond *d, struct conn *c);
@@ -162,6 +173,8 @@ int conn_flush(struct pcond *d, struct conn *c);
 /* subs.c: event subscriptions */
 void subs_request(struct pcond *d, struct conn *c, const char *spec, bool recursive);
 void subs_dispatch(struct pcond *d);
+/* Free the events handle if nobody subscribed for a while (now: at once). */
+void subs_release_idle(struct pcond *d, bool now);
 /* End every subscription of c (it is closing). */
 void subs_drop(struct pcond *d, struct conn *c);
 /* c's backlog drained: tell it what it missed. */

@@ -1,6 +1,7 @@
 /*
  * pcond's event subscriptions: one events handle for every subscriber,
- * created at the first subscription and freed when the last one leaves.
+ * created at the first subscription and freed a while after the last one
+ * leaves.
  * Each event becomes one "event k=v ..." line on the connections that
  * subscribed to its container. A subscriber that does not read never holds
  * pcond up: its backlog is bounded (CONN_STREAM_MAX), events beyond it are
@@ -62,10 +63,15 @@ static void sub_remove(struct pcond *d, struct sub *s)
 	*s = d->subs[--d->n_subs];
 }
 
-/* Free the events handle once nobody subscribes. */
-static void events_release(struct pcond *d)
+/* Free the events handle once nobody has subscribed for EVENTS_LINGER_NS:
+ * loading it costs about 17 ms (the eBPF move tracker, the proc connector),
+ * so a client that subscribes and leaves in a loop pays it once, not per
+ * connection. Called from the sample timer. */
+void subs_release_idle(struct pcond *d, bool now)
 {
 	if (!d->ev || d->n_subs > 0)
+		return;
+	if (!now && now_ns() - d->ev_idle_ns < EVENTS_LINGER_NS)
 		return;
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->events.fd, NULL);
 	pcon_events_free(d->ev);
@@ -74,13 +80,22 @@ static void events_release(struct pcond *d)
 	d->subs = NULL;
 }
 
+/* The last subscriber left: start the linger. */
+static void events_release(struct pcond *d)
+{
+	if (d->ev && d->n_subs == 0 && !d->ev_idle_ns)
+		d->ev_idle_ns = now_ns();
+}
+
 static int events_acquire(struct pcond *d)
 {
+	d->ev_idle_ns = 0;
 	if (d->ev)
 		return 0;
 	int r = pcon_events_new(d->p, 0, &d->ev);
 	if (r < 0)
 		return r;
+	d->ev_loads++;
 	d->events.kind = EV_EVENTS;
 	d->events.fd = pcon_events_fd(d->ev);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->events };
@@ -99,65 +114,83 @@ static void reply_err(struct conn *c, const char *code, const char *msg)
 	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
 }
 
-/* Subscribe c to every hierarchy of spec; all or nothing. */
-static int subscribe_all(struct pcond *d, struct conn *c, const struct pcon_spec *spec,
-			 unsigned flags, const char **ret_code)
+static void containers_free(struct pcon_container **ct, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pcon_container_free(ct[i]);
+}
+
+/* Subscribe c to every container of ct; all or nothing. */
+static int subscribe_all(struct pcond *d, struct conn *c, struct pcon_container **ct, size_t n,
+			 unsigned flags)
 {
 	size_t first = d->n_subs;
 	int r = 0;
-	struct sub *v = realloc(d->subs, (d->n_subs + spec->n) * sizeof(*v));
+	struct sub *v = realloc(d->subs, (d->n_subs + n) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	d->subs = v;
-	for (size_t i = 0; i < spec->n && r >= 0; i++) {
-		struct pcon_container *ct;
-		r = pcon_container_open(spec->hiers[i], spec->path, &ct);
-		if (r < 0)
-			break;
-		r = pcon_events_subscribe(d->ev, ct, flags);
-		pcon_container_free(ct);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = pcon_events_subscribe(d->ev, ct[i], flags);
 		if (r >= 0) {
 			d->subs[d->n_subs++] = (struct sub){ .id = r, .c = c };
 			c->n_subs++;
 		}
 	}
-	if (r < 0) {
-		*ret_code = r == -ENOENT ? "ENOENT" : r == -EACCES || r == -EPERM ? "EPERM" : "EIO";
+	if (r < 0)
 		while (d->n_subs > first)
 			sub_remove(d, &d->subs[d->n_subs - 1]);
-	}
 	return r < 0 ? r : 0;
 }
 
+static const char *errno_code(int r)
+{
+	return r == -ENOENT ? "ENOENT" : r == -EACCES || r == -EPERM ? "EPERM" : "EIO";
+}
+
+/*
+ * Nothing costly happens before the request is known to be good: the name
+ * is parsed and every container opened first; only then are the kernel's
+ * event sources loaded (once, kept while anyone subscribes).
+ */
 void subs_request(struct pcond *d, struct conn *c, const char *name, bool recursive)
 {
-	if (c->uid != 0 && proc_hides_pids())
-		return reply_err(c, "EPERM", "/proc hides other users' tasks here (hidepid): "
-					     "only root may subscribe");
 	struct pcon_spec spec;
 	int r = pcon_spec_parse(d->p, name, &spec);
 	if (r == -ENODEV)
 		return reply_err(c, "ENODEV", "no such hierarchy");
 	if (r < 0)
 		return reply_err(c, "EINVAL", "bad container name");
-	const char *code = "EIO";
+	struct pcon_container *ct[PCON_SPEC_MAX_HIERS];
+	size_t n = 0;
+	for (; n < spec.n; n++) {
+		r = pcon_container_open(spec.hiers[n], spec.path, &ct[n]);
+		if (r < 0)
+			break;
+	}
+	pcon_spec_done(&spec);
+	if (r < 0) {
+		containers_free(ct, n);
+		return reply_err(c, errno_code(r), r == -ENOENT ? "no such container" : strerror(-r));
+	}
+	if (c->uid != 0 && proc_hides_pids()) {
+		containers_free(ct, n);
+		return reply_err(c, "EPERM", "/proc hides other users' tasks here (hidepid): "
+					     "only root may subscribe");
+	}
 	r = events_acquire(d);
 	if (r < 0) {
-		pcon_spec_done(&spec);
-		code = r == -EPERM || r == -EACCES ? "EPERM" : "EIO";
+		containers_free(ct, n);
 		char msg[128];
 		snprintf(msg, sizeof(msg), "cannot listen to the kernel's process events: %s",
 			 strerror(-r));
-		return reply_err(c, code, msg);
+		return reply_err(c, r == -EPERM || r == -EACCES ? "EPERM" : "EIO", msg);
 	}
-	r = subscribe_all(d, c, &spec, recursive ? PCON_EVENTS_RECURSIVE : 0, &code);
-	size_t n = spec.n;
-	pcon_spec_done(&spec);
+	r = subscribe_all(d, c, ct, n, recursive ? PCON_EVENTS_RECURSIVE : 0);
+	containers_free(ct, n);
 	if (r < 0) {
 		events_release(d);
-		if (r == -ENOENT)
-			return reply_err(c, code, "no such container");
-		return reply_err(c, code, strerror(-r));
+		return reply_err(c, errno_code(r), r == -ENOENT ? "no such container" : strerror(-r));
 	}
 	c->stream = true;
 	(void)buf_printf(&c->out, "ok %zu moves=%d\n", n, pcon_events_tracks_moves(d->ev));

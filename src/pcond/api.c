@@ -82,12 +82,14 @@ static void do_status(struct pcond *d, struct conn *c)
 	(void)buf_printf(&c->out,
 			 "status version=%s pid=%d hierarchies=%zu tracked=%zu limit=%zu "
 			 "untracked=%zu rounds=%llu backend=%s sample_cpu_us=%.0f "
-			 "sample_wall_us=%.0f read_errors=%llu clients=%zu subscriptions=%zu "
+			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
+			 "refused=%llu expired=%llu subscriptions=%zu "
 			 "events=%d event_loads=%llu uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
 			 (unsigned long long)t->rounds, pcon_backend_to_string(t->used),
 			 t->last_cpu_s * 1e6, t->last_wall_s * 1e6,
-			 (unsigned long long)t->read_errors, d->n_conns, d->n_subs, d->ev ? 1 : 0,
+			 (unsigned long long)t->read_errors, d->n_api, d->n_http,
+			 (unsigned long long)d->refused, (unsigned long long)d->expired, d->n_subs, d->ev ? 1 : 0,
 			 (unsigned long long)d->ev_loads,
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");

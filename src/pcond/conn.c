@@ -79,17 +79,65 @@ static void conn_watch(struct pcond *d, struct conn *c)
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+static size_t conns_of(const struct pcond *d, uid_t uid)
+{
+	size_t n = 0;
+	for (const struct conn *c = d->conns; c; c = c->next)
+		n += c->kind == EV_API_CONN && c->uid == uid;
+	return n;
+}
+
+/*
+ * May a new connection of uid (HTTP: (uid_t)-1) be served? NULL if so,
+ * else the reason. API: root may take every slot; other users leave
+ * root_reserve free and hold at most max_per_uid each, subscribers
+ * included. HTTP has a pool of its own.
+ */
+static const char *admit(const struct pcond *d, bool http, uid_t uid)
+{
+	if (http)
+		return d->n_http < d->max_http ? NULL : "too many HTTP clients";
+	if (d->n_api >= d->max_api)
+		return "too many clients";
+	if (uid == 0)
+		return NULL;
+	if (d->n_api + d->root_reserve >= d->max_api)
+		return "too many clients (the rest are kept for root)";
+	if (conns_of(d, uid) >= d->max_per_uid)
+		return "too many connections of this user";
+	return NULL;
+}
+
+static void refuse(struct pcond *d, int fd, bool http, const char *why)
+{
+	char msg[160];
+	int n = http ? snprintf(msg, sizeof(msg), "HTTP/1.0 503 Service Unavailable\r\n"
+				"Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+				"Connection: close\r\nRetry-After: 5\r\n\r\n%s\n",
+				strlen(why) + 1, why)
+		     : snprintf(msg, sizeof(msg), "err EBUSY %s\n", why);
+	/* A fresh socket's buffer takes this without blocking. */
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	d->refused++;
+}
+
 int conn_accept(struct pcond *d, struct listener *l)
 {
+	bool http = l->kind == EV_HTTP_LISTEN;
 	for (;;) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -errno;
-		if (d->n_conns >= d->max_conns) {
-			static const char busy[] = "err EBUSY too many clients\n";
-			if (l->kind == EV_API_LISTEN)
-				(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		socklen_t n = sizeof(cr);
+		if (!http && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0) {
 			close(fd);
+			continue;
+		}
+		const char *why = admit(d, http, cr.uid);
+		if (why) {
+			refuse(d, fd, http, why);
 			continue;
 		}
 		struct conn *c = calloc(1, sizeof(*c));
@@ -97,19 +145,15 @@ int conn_accept(struct pcond *d, struct listener *l)
 			close(fd);
 			continue;
 		}
-		c->kind = l->kind == EV_API_LISTEN ? EV_API_CONN : EV_HTTP_CONN;
+		c->kind = http ? EV_HTTP_CONN : EV_API_CONN;
 		c->fd = fd;
-		c->uid = (uid_t)-1;
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+		c->pid = cr.pid;
 		c->reading = true;
 		c->last_ns = now_ns();
-		if (c->kind == EV_API_CONN) {
-			struct ucred cr;
-			socklen_t n = sizeof(cr);
-			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0) {
-				c->uid = cr.uid;
-				c->pid = cr.pid;
-			}
-		}
+		if (http)
+			c->req_ns = c->last_ns; /* its head is due from the start */
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
@@ -121,6 +165,7 @@ int conn_accept(struct pcond *d, struct listener *l)
 			d->conns->prev = c;
 		d->conns = c;
 		d->n_conns++;
+		*(http ? &d->n_http : &d->n_api) += 1;
 	}
 }
 
@@ -142,6 +187,7 @@ void conn_close(struct pcond *d, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->n_conns--;
+	*(c->kind == EV_HTTP_CONN ? &d->n_http : &d->n_api) -= 1;
 	buf_free(&c->out);
 	c->dead = true;
 	c->prev = NULL;
@@ -248,6 +294,10 @@ static void process_input(struct pcond *d, struct conn *c)
 	}
 	memmove(c->in, c->in + used_total, c->in_len - used_total);
 	c->in_len -= used_total;
+	if (c->in_len == 0)
+		c->req_ns = 0;
+	else if (used_total > 0)
+		c->req_ns = now_ns(); /* the rest is the next request */
 }
 
 int conn_flush(struct pcond *d, struct conn *c)
@@ -267,6 +317,10 @@ int conn_flush(struct pcond *d, struct conn *c)
 	 * not read its answers cannot make pcond buffer without bound. A
 	 * subscriber is read (to see it leave) until it shuts its side. */
 	c->reading = !c->closing && (c->stream ? c->reading : c->out.len - c->out.off < 65536);
+	if (c->out.len == c->out.off)
+		c->out_ns = 0;
+	else if (!c->out_ns)
+		c->out_ns = now_ns();
 	conn_watch(d, c);
 	return 0;
 }
@@ -295,6 +349,8 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 				break;
 			}
 			c->in_len += (size_t)n;
+			if (!c->req_ns)
+				c->req_ns = now_ns();
 		}
 		process_input(d, c);
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
@@ -313,13 +369,28 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 	}
 }
 
+/*
+ * Close the connections past a deadline. A request must arrive whole within
+ * --request-timeout (CONN_REQUEST_SEC) of its first byte and its answer be read within
+ * CONN_SEND_SEC: deadlines, not idle timers, so a byte every few seconds
+ * holds nothing for long. Subscribers have no deadline: they count against
+ * their user's connections instead.
+ */
 void conn_sweep(struct pcond *d)
 {
 	uint64_t now = now_ns();
+	const uint64_t s = 1000000000ULL;
 	for (struct conn *c = d->conns, *next; c; c = next) {
 		next = c->next;
-		if (!c->stream && now - c->last_ns > (uint64_t)CONN_IDLE_SEC * 1000000000ULL)
+		if (c->stream)
+			continue;
+		bool late = (c->req_ns && now - c->req_ns > d->request_ns) ||
+			    (c->out_ns && now - c->out_ns > CONN_SEND_SEC * s) ||
+			    now - c->last_ns > CONN_IDLE_SEC * s;
+		if (late) {
+			d->expired++;
 			conn_close(d, c);
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ struct opts {
 	char *tokens[MAX_TOKENS + 1];
 	size_t n_tokens;
 	enum pcon_backend backend;
-	size_t cap, max_clients;
+	size_t cap, max_clients, max_per_uid, max_http, request_sec;
 };
 
 static void help(void)
@@ -50,7 +50,15 @@ static void help(void)
 	       "                             repeatable; default: all)\n"
 	       "  -b, --backend=NAME         task-state backend: auto, proc, bpf, kernel\n"
 	       "  -n, --max-containers=N     track at most N containers (default 10000)\n"
-	       "      --max-clients=N        serve at most N connections at once (default 256)\n"
+	       "      --max-clients=N        serve at most N API connections at once, a\n"
+	       "                             sixteenth of them (at least 4) kept for root\n"
+	       "                             (default 256)\n"
+	       "      --max-clients-per-uid=N  at most N API connections (subscribers\n"
+	       "                             included) of one user other than root (default 32)\n"
+	       "      --max-http-clients=N   serve at most N HTTP connections at once; more\n"
+	       "                             get 503 (default 64)\n"
+	       "      --request-timeout=SEC  a request must arrive whole within SEC of its\n"
+	       "                             first byte (default 10)\n"
 	       "  -h, --help                 show this help\n"
 	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
 }
@@ -87,6 +95,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "max-containers", required_argument, NULL, 'n' },
 		{ "max-clients", required_argument, NULL, 'C' },
+		{ "max-clients-per-uid", required_argument, NULL, 'U' },
+		{ "max-http-clients", required_argument, NULL, 'T' },
+		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -117,6 +128,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'C':
 			if (parse_size(optarg, &o->max_clients) < 0)
 				return fail("--max-clients: %s: not a positive number", optarg);
+			break;
+		case 'U':
+			if (parse_size(optarg, &o->max_per_uid) < 0)
+				return fail("--max-clients-per-uid: %s: not a positive number", optarg);
+			break;
+		case 'R':
+			if (parse_size(optarg, &o->request_sec) < 0 || o->request_sec > 3600)
+				return fail("--request-timeout: %s: not a number of seconds (1-3600)", optarg);
+			break;
+		case 'T':
+			if (parse_size(optarg, &o->max_http) < 0)
+				return fail("--max-http-clients: %s: not a positive number", optarg);
 			break;
 		case 'h': help(); exit(0);
 		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
@@ -351,14 +374,21 @@ int main(int argc, char **argv)
 {
 	const char *env = getenv("PCON_SOCKET");
 	struct opts o = { .socket = env && *env ? env : PCOND_SOCKET_DEFAULT, .cap = 10000,
-			  .max_clients = 256 };
+			  .max_clients = 256, .max_per_uid = 32, .max_http = 64,
+			  .request_sec = CONN_REQUEST_SEC };
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .max_conns = o.max_clients };
+	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .max_api = o.max_clients,
+			   .max_per_uid = o.max_per_uid, .max_http = o.max_http,
+			   .request_ns = o.request_sec * 1000000000ULL };
+	/* root's own slots: what no other user can take, however many users */
+	d.root_reserve = o.max_clients / 16 > 4 ? o.max_clients / 16 : 4;
+	if (d.root_reserve >= o.max_clients)
+		d.root_reserve = o.max_clients - 1;
 	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
 	if (r < 0)
 		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
-	size_t fds = raise_nofile(o.max_clients + 64);
+	size_t fds = raise_nofile(o.max_clients + o.max_http + 64);
 	if (o.cap > fds) {
 		fprintf(stderr, "pcond: --max-containers lowered from %zu to %zu (open-file limit)\n",
 			o.cap, fds);

@@ -92,7 +92,9 @@ enum ev_kind {
 
 #define CONN_IN_MAX 8192 /* >= PROTO_LINE_MAX; an HTTP request head */
 #define CONN_OUT_MAX (64u << 20)
-#define CONN_IDLE_SEC 60
+#define CONN_IDLE_SEC 60     /* a connection with nothing under way */
+#define CONN_REQUEST_SEC 10  /* from a request's first byte to its last */
+#define CONN_SEND_SEC 30     /* from an answer's first byte queued to its last sent */
 #define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
 #define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
 #define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
@@ -100,7 +102,8 @@ enum ev_kind {
 struct conn {
 	enum ev_kind kind;   /* first: what epoll's data.ptr points at */
 	int fd;
-	uid_t uid;           /* SO_PEERCRED (Unix socket) */
+	uid_t uid;           /* SO_PEERCRED (Unix socket); HTTP: (uid_t)-1 */
+	gid_t gid;
 	pid_t pid;
 	char in[CONN_IN_MAX];
 	size_t in_len;
@@ -109,6 +112,8 @@ struct conn {
 	bool eof;            /* the client shut its writing side */
 	bool reading;        /* EPOLLIN wanted */
 	uint64_t last_ns;    /* last activity (monotonic) */
+	uint64_t req_ns;     /* first byte of the request under way, or 0 */
+	uint64_t out_ns;     /* when the unsent answer was queued, or 0 */
 	bool dead;           /* closed: freed after this round of the loop */
 	bool stream;         /* subscribed: out carries event lines, input is ignored */
 	size_t n_subs;       /* its subscriptions not yet gone */
@@ -138,7 +143,14 @@ struct pcond {
 	struct listener timer, signal, api, http;
 	struct conn *conns;
 	struct conn *graveyard;    /* closed this round: an event may still name them */
-	size_t n_conns, max_conns;
+	size_t n_conns;            /* API and HTTP */
+	size_t n_api, max_api;     /* API connections, subscribers included */
+	size_t max_per_uid;        /* API connections of one uid other than root */
+	size_t root_reserve;       /* API slots only root may take */
+	size_t n_http, max_http;   /* HTTP connections */
+	uint64_t refused;          /* connections refused over a limit */
+	uint64_t expired;          /* connections closed past a deadline */
+	uint64_t request_ns;       /* --request-timeout */
 	struct pcon_events *ev;    /* while anyone subscribes */
 	struct listener events;    /* its fd in the loop */
 	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */

@@ -18,7 +18,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 S=$dir/pcond.sock
 port=$((20000 + ($$ + 7) % 20000))
-$PCOND --socket "$S" --metrics "127.0.0.1:$port" -H cpu 2>"$dir/log" &
+$PCON create "cpu:/$PFX/a" >/dev/null
+$PCOND --socket "$S" --metrics "127.0.0.1:$port" -H cpu --request-timeout 2 2>"$dir/log" &
 pids+=($!)
 main=$!
 for _ in $(seq 50); do [ -S "$S" ] && break; sleep 0.1; done
@@ -80,6 +81,90 @@ read -r n worst best <"$dir/ping.out"
 echo "# flood: ${flood_ms} ms, pcond CPU $((t1 - t0)) ticks; root ping: $n answers, ${best}..${worst} ms"
 check "root's ping answered throughout the flood (worst ${worst} ms)" \
 	awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n > 20 && w < 1000) }'
+
+# hold KIND N [LINE]: open N connections (unix socket or tcp port), send LINE
+# on each, wait, print how many were served and how many refused, then
+# hold them open for 20 s at most (until killed).
+cat >"$dir/hold.py" <<'PYEOF'
+import socket, sys, time, select
+kind, n = sys.argv[1], int(sys.argv[2])
+line = sys.argv[3].encode() + b'\n' if len(sys.argv) > 3 else b''
+conns = []
+for _ in range(n):
+    try:
+        if kind.startswith('/'):
+            s = socket.socket(socket.AF_UNIX); s.connect(kind)
+        else:
+            s = socket.create_connection(('127.0.0.1', int(kind)))
+        if line: s.sendall(line)
+        conns.append(s)
+    except OSError:
+        pass
+time.sleep(1)
+served = refused = 0
+for s in conns:
+    r, _, _ = select.select([s], [], [], 0)
+    d = s.recv(256, socket.MSG_PEEK) if r else b''
+    if d.startswith(b'err EBUSY') or d.startswith(b'HTTP/1.0 503'):
+        refused += 1
+    else:
+        served += 1
+print(served, refused, flush=True)
+time.sleep(20)
+PYEOF
+# hold_start VAR KIND N [LINE]: as nobody, in the background; its pid in VAR
+hold_start() {
+	local var=$1; shift
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" "$dir/hold.py" "$@" >"$dir/hold.$var" &
+	eval "$var=\$!"; pids+=($!)
+	for _ in $(seq 100); do [ -s "$dir/hold.$var" ] && break; sleep 0.1; done
+}
+
+# --- finding: one user's connections lock everyone out ---------------------
+hold_start subs "$S" 20 "subscribe cpu:/$PFX/a"
+hold_start plain "$S" 300
+read -r subs_served subs_refused <"$dir/hold.subs"
+read -r served refused <"$dir/hold.plain"
+echo "# nobody holds $subs_served subscribers + $served connections; $((subs_refused + refused)) refused"
+check "nobody's subscribers count against its limit (20 + $served served)" [ $((subs_served + served)) -eq 32 ]
+check "nobody's connections over its limit are refused with EBUSY" [ "$refused" -eq $((300 - served)) ]
+check "root still connects and gets ping answered" grep -qx "ok pcond .*" <(ask "$S" ping)
+out=$(setpriv --reuid=65533 --regid=65533 --clear-groups "$PY" - "$S" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b'ping\n')
+print(s.recv(100).decode().strip())
+PYEOF
+)
+check "another unprivileged user is still served (got '$out')" [ "${out%% *}" = ok ]
+kill $plain $subs; wait $plain $subs 2>/dev/null
+for _ in $(seq 50); do [ "$(status_field clients)" = 1 ] && break; sleep 0.1; done
+
+hold_start http "$port" 300
+read -r served refused <"$dir/hold.http"
+echo "# nobody holds $served HTTP connections; $refused refused with 503"
+check "HTTP has a pool of its own: 64 held, 236 refused with 503" [ "$served:$refused" = 64:236 ]
+check "root's API ping does not depend on the HTTP pool" grep -qx "ok pcond .*" <(ask "$S" ping)
+kill $http; wait $http 2>/dev/null
+
+# A request's bytes trickling in, one a second: closed at its deadline
+# (--request-timeout 2, checked at every 5 s sample), not kept alive by them.
+out=$(as_nobody "$PY" - "$S" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); t0 = time.time()
+try:
+    for i in range(15):
+        s.sendall(b'loadavg /'[i % 9:i % 9 + 1]); time.sleep(1)
+        s.setblocking(False)
+        try:
+            if s.recv(100) == b'': break
+        except BlockingIOError: pass
+        s.setblocking(True)
+except OSError:
+    pass
+print(int(time.time() - t0))
+PYEOF
+)
+check "a request trickling in a byte a second is closed at its deadline (after ${out} s)" [ "$out" -lt 10 ]
 
 kill -TERM $main; wait $main; rc=$?
 check "SIGTERM: exit 0" [ $rc -eq 0 ]

@@ -122,7 +122,54 @@ static void refuse(struct pcond *d, int fd, bool http, const char *why)
 	d->refused++;
 }
 
+static int accept_all(struct pcond *d, struct listener *l);
+
+static void listeners_watch(struct pcond *d, uint32_t events)
+{
+	struct listener *ls[] = { &d->api, &d->http };
+	for (size_t i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = events, .data.ptr = ls[i] };
+		if (ls[i]->fd >= 0)
+			(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, ls[i]->fd, &ev);
+	}
+}
+
+/*
+ * Out of descriptors, a listener stays readable and accept keeps failing:
+ * watched, it would spin the loop. It is unwatched until a descriptor is
+ * closed (conn_close) or the next sample.
+ */
+static void listeners_pause(struct pcond *d)
+{
+	if (d->paused)
+		return;
+	d->paused = true;
+	d->fd_exhausted++;
+	listeners_watch(d, 0);
+	if (!d->fd_logged)
+		pcond_log(LOG_WARNING, "out of file descriptors: not accepting connections until one is closed");
+	d->fd_logged = true;
+}
+
+void listeners_resume(struct pcond *d)
+{
+	if (!d->paused)
+		return;
+	d->paused = false;
+	listeners_watch(d, EPOLLIN);
+}
+
 int conn_accept(struct pcond *d, struct listener *l)
+{
+	int r = accept_all(d, l);
+	if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
+		listeners_pause(d);
+	else if (r == 0)
+		d->fd_logged = false;
+	return r;
+}
+
+static int accept_all(struct pcond *d, struct listener *l)
 {
 	bool http = l->kind == EV_HTTP_LISTEN;
 	for (;;) {
@@ -187,6 +234,7 @@ void conn_close(struct pcond *d, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->n_conns--;
+	listeners_resume(d); /* a descriptor is free again */
 	*(c->kind == EV_HTTP_CONN ? &d->n_http : &d->n_api) -= 1;
 	buf_free(&c->out);
 	c->dead = true;

@@ -5,6 +5,7 @@
  * signalfd, the API socket and its clients, the HTTP listener and its
  * clients, and the events handle while anyone subscribes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -59,6 +60,8 @@ static void help(void)
 	       "                             get 503 (default 64)\n"
 	       "      --request-timeout=SEC  a request must arrive whole within SEC of its\n"
 	       "                             first byte (default 10)\n"
+	       "      --log-level=LEVEL      log at LEVEL and above: err, warning, notice,\n"
+	       "                             info (default), debug\n"
 	       "  -h, --help                 show this help\n"
 	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
 }
@@ -66,12 +69,12 @@ static void help(void)
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("pcond: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	pcond_log(LOG_ERR, "%s", line);
 	return 1;
 }
 
@@ -98,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-clients-per-uid", required_argument, NULL, 'U' },
 		{ "max-http-clients", required_argument, NULL, 'T' },
 		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -141,6 +145,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &o->max_http) < 0)
 				return fail("--max-http-clients: %s: not a positive number", optarg);
 			break;
+		case 'L': {
+			int l = pcond_log_level_from_string(optarg);
+			if (l < 0)
+				return fail("--log-level: %s: not one of err, warning, notice, info, debug", optarg);
+			pcond_log_set_level(l);
+			break;
+		}
 		case 'h': help(); exit(0);
 		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
 		case ':': return fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
@@ -152,18 +163,47 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Room for one fd per tracked container: raise the soft limit to the hard one. */
-static size_t raise_nofile(size_t reserve)
+/* Descriptors pcond needs besides containers and clients: its loop, the
+ * events handle, /proc files, the listeners. */
+#define FD_RESERVE 64
+
+static size_t fds_open(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	size_t n = 0;
+	if (!dir)
+		return 16;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own */
+}
+
+/*
+ * Raise the soft open-file limit to the hard one (pcond holds a directory
+ * per container), then check that every client slot fits beside the
+ * descriptors already open and FD_RESERVE. *ret: descriptors left for
+ * containers. 1 (and an error logged) if the clients do not fit.
+ */
+static int fd_budget(const struct opts *o, size_t *ret)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 1024 - reserve;
+		return fail("getrlimit: %s", strerror(errno));
 	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
+		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
 	}
-	return rl.rlim_cur > reserve + 16 ? (size_t)rl.rlim_cur - reserve : 16;
+	size_t need = o->max_clients + o->max_http + FD_RESERVE + fds_open();
+	size_t lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX / 2 ? SIZE_MAX / 2
+										 : (size_t)rl.rlim_cur;
+	if (need >= lim)
+		return fail("--max-clients %zu and --max-http-clients %zu need %zu descriptors, "
+			    "more than the open-file limit of %zu allows", o->max_clients,
+			    o->max_http, need, lim);
+	*ret = lim - need;
+	return 0;
 }
 
 static int epoll_add(struct pcond *d, struct listener *l)
@@ -307,9 +347,12 @@ static void on_timer(struct pcond *d)
 	while (read(d->timer.fd, &exp, sizeof(exp)) > 0)
 		;
 	unsigned int n = pcon_loadavg_due(&d->next_ns, now_ns());
+	if (n > 1)
+		d->tr.skipped += n - 1; /* applied late, in one round */
 	if (n > 0)
 		tracker_sample(&d->tr, n);
 	conn_sweep(d);
+	listeners_resume(d); /* in case no descriptor was closed since */
 	subs_release_idle(d, false);
 }
 
@@ -388,11 +431,14 @@ int main(int argc, char **argv)
 	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
 	if (r < 0)
 		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
-	size_t fds = raise_nofile(o.max_clients + o.max_http + 64);
-	if (o.cap > fds) {
-		fprintf(stderr, "pcond: --max-containers lowered from %zu to %zu (open-file limit)\n",
-			o.cap, fds);
-		o.cap = fds;
+	if (fd_budget(&o, &d.fd_budget) != 0) {
+		pcon_close(d.p);
+		return 1;
+	}
+	if (o.cap > d.fd_budget) {
+		pcond_log(LOG_WARNING, "--max-containers lowered from %zu to %zu (open-file limit)",
+			  o.cap, d.fd_budget);
+		o.cap = d.fd_budget;
 	}
 	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
 	if (r < 0) {
@@ -410,8 +456,8 @@ int main(int argc, char **argv)
 		rc = open_http(&d, o.metrics);
 	if (rc == 0) {
 		tracker_sample(&d.tr, 0);
-		fprintf(stderr, "pcond: watching %zu hierarchies, %zu containers (backend %s); "
-				"socket %s%s%s\n", d.tr.n_trees, d.tr.tracked,
+		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
+			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked,
 			pcon_backend_to_string(d.tr.used), o.socket,
 			o.metrics ? ", metrics on " : "", o.metrics ? o.metrics : "");
 		run(&d);

@@ -148,9 +148,19 @@ static int render_daemon(struct pcond *d, struct buf *b)
 			  "# TYPE pcond_containers_untracked gauge\npcond_containers_untracked %zu\n"
 			  "# HELP pcond_samples Load samples taken.\n# TYPE pcond_samples counter\n"
 			  "pcond_samples_total %llu\n"
+			  "# HELP pcond_samples_skipped Samples that fell due while pcond could not take them (applied late, together).\n"
+			  "# TYPE pcond_samples_skipped counter\npcond_samples_skipped_total %llu\n"
+			  "# HELP pcond_rounds_failed Sample rounds in which a container could not be listed or read.\n"
+			  "# TYPE pcond_rounds_failed counter\npcond_rounds_failed_total %llu\n"
 			  "# HELP pcond_sample_cpu_seconds CPU time of the last sample.\n"
-			  "# TYPE pcond_sample_cpu_seconds gauge\npcond_sample_cpu_seconds %.6f\n",
-			  t->tracked, t->untracked, (unsigned long long)t->rounds, t->last_cpu_s);
+			  "# TYPE pcond_sample_cpu_seconds gauge\npcond_sample_cpu_seconds %.6f\n"
+			  "# HELP pcond_connections_refused Connections refused over a limit.\n"
+			  "# TYPE pcond_connections_refused counter\npcond_connections_refused_total %llu\n"
+			  "# HELP pcond_descriptors_exhausted Times pcond stopped accepting for want of a file descriptor.\n"
+			  "# TYPE pcond_descriptors_exhausted counter\npcond_descriptors_exhausted_total %llu\n",
+			  t->tracked, t->untracked, (unsigned long long)t->rounds,
+			  (unsigned long long)t->skipped, (unsigned long long)t->failed, t->last_cpu_s,
+			  (unsigned long long)d->refused, (unsigned long long)d->fd_exhausted);
 }
 
 int metrics_render(struct pcond *d, struct buf *b)

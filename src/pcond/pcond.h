@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include "pcon/events.h"
 #include "pcon/loadavg.h"
@@ -58,6 +59,9 @@ struct tracker {
 	size_t untracked;        /* containers over the cap at the last scan */
 	bool cap_logged;
 	uint64_t rounds;         /* samples taken */
+	uint64_t skipped;        /* samples due while pcond could not take them */
+	uint64_t failed;         /* rounds with a read or scan error */
+	uint64_t scan_errors;    /* directories that could not be listed */
 	uint64_t read_errors;
 	double last_cpu_s;       /* CPU time of the last round */
 	double last_wall_s;
@@ -151,6 +155,10 @@ struct pcond {
 	uint64_t refused;          /* connections refused over a limit */
 	uint64_t expired;          /* connections closed past a deadline */
 	uint64_t request_ns;       /* --request-timeout */
+	bool paused;               /* listeners unwatched: no descriptor free */
+	bool fd_logged;
+	uint64_t fd_exhausted;     /* times accept ran out of descriptors */
+	size_t fd_budget;          /* descriptors left for containers */
 	struct pcon_events *ev;    /* while anyone subscribes */
 	struct listener events;    /* its fd in the loop */
 	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
@@ -170,12 +178,22 @@ struct pcond {
 
 uint64_t now_ns(void);
 
+/* log.c: one line on stderr at or above the level (LOG_ERR ... LOG_DEBUG),
+ * with journal priority prefixes when stderr is the journal. */
+void pcond_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pcond_log_set_level(int level);
+int pcond_log_get_level(void);
+/* "err", "warning", "info", "debug", ... or 0-7; -EINVAL otherwise. */
+int pcond_log_level_from_string(const char *s);
+
 /* conn.c */
 int conn_accept(struct pcond *d, struct listener *l);
 void conn_event(struct pcond *d, struct conn *c, uint32_t events);
 void conn_close(struct pcond *d, struct conn *c);
 void conn_reap(struct pcond *d); /* free the connections closed this round */
 void conn_sweep(struct pcond *d); /* close idle connections */
+/* Watch the listeners again after running out of descriptors. */
+void listeners_resume(struct pcond *d);
 /* Serve the requests left over from the last pass (CONN_REQS_PER_PASS). */
 void conn_resume(struct pcond *d);
 /* Send what can be sent, then re-arm epoll; closes c (returns -1) when it

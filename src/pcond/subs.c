@@ -341,8 +341,8 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 void subs_dispatch(struct pcond *d)
 {
 	int r = pcon_events_dispatch(d->ev, on_event, d);
-	if (r < 0 && d->verbose)
-		fprintf(stderr, "pcond: reading events: %s\n", strerror(-r));
+	if (r < 0)
+		pcond_log(LOG_DEBUG, "reading events: %s", strerror(-r));
 	for (struct conn *c = d->conns, *next; c; c = next) {
 		next = c->next;
 		if (!c->stream)

@@ -78,6 +78,7 @@ struct shown {
 	const char *hier;   /* hierarchy name, NULL for lost */
 	int64_t real_ns;    /* when, since the epoch */
 	const char *source; /* lost: "pcond" if pcond dropped them for us, else NULL */
+	bool withheld;      /* exec/exit: pcond withheld the name or status (not our task) */
 };
 
 static bool has_task(enum pcon_event_type t)
@@ -116,12 +117,18 @@ static void print_json(struct events *s, const struct shown *sh)
 		break;
 	case PCON_EVENT_EXEC:
 		json_str(j, "comm", ev->comm);
+		if (sh->withheld)
+			json_bool(j, "withheld", true);
 		break;
 	case PCON_EVENT_EXIT:
-		if (WIFSIGNALED(ev->exit_code))
+		if (sh->withheld) {
+			json_null(j, "code");
+			json_bool(j, "withheld", true);
+		} else if (WIFSIGNALED(ev->exit_code)) {
 			json_i64(j, "signal", WTERMSIG(ev->exit_code));
-		else
+		} else {
 			json_i64(j, "code", WEXITSTATUS(ev->exit_code));
+		}
 		break;
 	case PCON_EVENT_UID:
 	case PCON_EVENT_GID:
@@ -170,7 +177,9 @@ static void print_text(const struct shown *sh)
 		printf(" comm=%s", ev->comm ? ev->comm : "?");
 		break;
 	case PCON_EVENT_EXIT:
-		if (WIFSIGNALED(ev->exit_code))
+		if (sh->withheld)
+			printf(" code=?");
+		else if (WIFSIGNALED(ev->exit_code))
 			printf(" signal=%d", WTERMSIG(ev->exit_code));
 		else
 			printf(" code=%d", WEXITSTATUS(ev->exit_code));
@@ -301,6 +310,7 @@ static void on_line(struct events *s, const char *line)
 	ev.parent_pid = (pid_t)field_num(line, "parent_pid", 0);
 	ev.parent_tid = (pid_t)field_num(line, "parent_tid", 0);
 	ev.comm = pcond_field(line, "comm", comm, sizeof(comm));
+	sh.withheld = field_num(line, "withheld", 0) != 0;
 	ev.from_path = pcond_field(line, "from", from, sizeof(from));
 	long long sig = field_num(line, "signal", -1);
 	ev.exit_code = sig >= 0 ? (uint32_t)sig & 0x7f : ((uint32_t)field_num(line, "code", 0) & 0xff) << 8;

@@ -163,6 +163,7 @@ struct pcond {
 	struct listener events;    /* its fd in the loop */
 	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
 	uint64_t ev_loads;         /* times it was created */
+	struct creds *creds;       /* visible.c: tasks' ids, kept past their end */
 	uint64_t pass;             /* loop passes */
 	size_t n_more;             /* connections with requests left over */
 	struct sub *subs;
@@ -209,6 +210,13 @@ void subs_release_idle(struct pcond *d, bool now);
 void subs_drop(struct pcond *d, struct conn *c);
 /* c's backlog drained: tell it what it missed. */
 void subs_catch_up(struct conn *c);
+
+/* visible.c: may c see ev's private parts (exit status, signal, exec
+ * name)? Only if /proc would show them to c's uid. */
+bool visible_private(struct pcond *d, const struct conn *c, const struct pcon_event *ev);
+/* Remember ev's task's ids for its exit (fork, exec, uid/gid events). */
+void visible_note(struct pcond *d, const struct pcon_event *ev);
+void visible_done(struct pcond *d);
 
 /* api.c: one request line of a Unix-socket client; appends the reply. */
 void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);

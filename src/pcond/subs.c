@@ -78,6 +78,7 @@ void subs_release_idle(struct pcond *d, bool now)
 	d->ev = NULL;
 	free(d->subs);
 	d->subs = NULL;
+	visible_done(d);
 }
 
 /* The last subscriber left: start the linger. */
@@ -215,7 +216,9 @@ static int put_common(struct pcond *d, struct buf *b, const struct pcon_event *e
 	return buf_printf(b, " container=%s hierarchy=%s path=%s", name, hier, path);
 }
 
-static int put_task(struct buf *b, const struct pcon_event *ev)
+/* priv: may the reader see the task's exit status and exec name? If not
+ * they are left out and the line says withheld=1. */
+static int put_task(struct buf *b, const struct pcon_event *ev, bool priv)
 {
 	int r = buf_printf(b, " pid=%d tid=%d cached=%d", (int)ev->pid, (int)ev->tid,
 			   ev->flags & PCON_EVENT_F_CACHED ? 1 : 0);
@@ -225,6 +228,8 @@ static int put_task(struct buf *b, const struct pcon_event *ev)
 		return r < 0 ? r : buf_printf(b, " parent_pid=%d parent_tid=%d",
 					      (int)ev->parent_pid, (int)ev->parent_tid);
 	case PCON_EVENT_EXEC:
+		if (r >= 0 && !priv)
+			return buf_printf(b, " withheld=1");
 		if (r < 0 || !ev->comm)
 			return r;
 		return proto_escape(ev->comm, esc, sizeof(esc)) < 0 ? -ENAMETOOLONG
@@ -232,6 +237,8 @@ static int put_task(struct buf *b, const struct pcon_event *ev)
 	case PCON_EVENT_EXIT:
 		if (r < 0)
 			return r;
+		if (!priv)
+			return buf_printf(b, " withheld=1");
 		if (WIFSIGNALED(ev->exit_code))
 			return buf_printf(b, " signal=%d", WTERMSIG(ev->exit_code));
 		return buf_printf(b, " code=%d", WEXITSTATUS(ev->exit_code));
@@ -250,14 +257,17 @@ static int put_task(struct buf *b, const struct pcon_event *ev)
 	}
 }
 
-/* Append ev's line to b; on failure b is as it was. */
-static int put_event(struct pcond *d, struct buf *b, const struct pcon_event *ev)
+/* Append ev's line to c's output, as c may see it; on failure it is as it
+ * was. */
+static int put_event(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
+	struct buf *b = &c->out;
 	size_t mark = b->len;
 	int r = put_common(d, b, ev);
+	bool priv = ev->type != PCON_EVENT_EXEC && ev->type != PCON_EVENT_EXIT;
 	if (r >= 0 && ev->type != PCON_EVENT_EMPTY && ev->type != PCON_EVENT_POPULATED &&
 	    ev->type != PCON_EVENT_GONE)
-		r = put_task(b, ev);
+		r = put_task(b, ev, priv || visible_private(d, c, ev));
 	if (r >= 0)
 		r = buf_put(b, "\n", 1);
 	if (r < 0)
@@ -275,7 +285,7 @@ static size_t backlog(const struct conn *c)
 static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
 	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
-	    put_event(d, &c->out, ev) < 0)
+	    put_event(d, c, ev) < 0)
 		c->dropped++;
 }
 
@@ -326,12 +336,15 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 	if (!s)
 		return 0;
 	struct conn *c = s->c;
+	if (c->uid != 0 && (ev->type == PCON_EVENT_FORK || ev->type == PCON_EVENT_EXEC ||
+			    ev->type == PCON_EVENT_UID || ev->type == PCON_EVENT_GID))
+		visible_note(d, ev); /* for its exit, when it may be gone */
 	if (ev->type != PCON_EVENT_GONE) {
 		queue(d, c, ev);
 		return 0;
 	}
 	/* Its last event: told even past the bound, like a lost line. */
-	(void)put_event(d, &c->out, ev);
+	(void)put_event(d, c, ev);
 	sub_remove(d, s);
 	if (c->n_subs == 0)
 		c->closing = true; /* nothing left to tell: close once sent */

@@ -72,3 +72,14 @@ void pcond_log(int level, const char *fmt, ...)
 	else
 		fprintf(stderr, "pcond: %s\n", line);
 }
+
+int pcond_fail(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pcond_log(LOG_ERR, "%s", line);
+	return 1;
+}

@@ -206,108 +206,6 @@ static int fd_budget(const struct opts *o, size_t *ret)
 	return 0;
 }
 
-static int epoll_add(struct pcond *d, struct listener *l)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0 ? -errno : 0;
-}
-
-/* Who holds the socket: the pid at its other end, or 0. */
-static pid_t socket_owner(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pid_t pid = 0;
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		struct ucred cr;
-		socklen_t n = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0)
-			pid = cr.pid;
-	}
-	if (fd >= 0)
-		close(fd);
-	return pid;
-}
-
-/* The API socket, guarded by an flock on PATH.lock: one pcond per socket. */
-static int open_api(struct pcond *d, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail("%s: socket path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
-	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		(void)mkdir(dir, 0755); /* /run/pcon on first start */
-	}
-	free(dir);
-	if (asprintf(&d->lock_path, "%s.lock", path) < 0)
-		return fail("out of memory");
-	int lk = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lk < 0)
-		return fail("%s: %s", d->lock_path, strerror(errno));
-	if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
-		pid_t pid = socket_owner(path);
-		close(lk);
-		free(d->lock_path);
-		d->lock_path = NULL;
-		if (pid > 0)
-			return fail("%s: another pcond (pid %d) is already serving this socket", path, (int)pid);
-		return fail("%s: another pcond is already serving this socket", path);
-	}
-	/* lk stays open (and locked) until exit. */
-	(void)unlink(path); /* a stale socket of a pcond that died */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	d->api.kind = EV_API_LISTEN;
-	d->api.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->api.fd < 0 || bind(d->api.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return fail("%s: cannot create the socket: %s", path, strerror(errno));
-	/* Any local user may read: access control is per request (SO_PEERCRED). */
-	(void)chmod(path, 0666);
-	if (listen(d->api.fd, SOMAXCONN) < 0 || epoll_add(d, &d->api) < 0)
-		return fail("%s: %s", path, strerror(errno));
-	d->socket_path = path;
-	return 0;
-}
-
-/* "[ADDR:]PORT", "[v6addr]:PORT"; ADDR defaults to loopback. */
-static int open_http(struct pcond *d, const char *spec)
-{
-	char host[256] = "127.0.0.1", port[32];
-	const char *colon = strrchr(spec, ':');
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host))
-			return fail("--metrics: %s: expected [ADDR]:PORT", spec);
-		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
-		colon = close + 1;
-	} else if (colon && colon != spec) {
-		if ((size_t)(colon - spec) >= sizeof(host))
-			return fail("--metrics: %s: address too long", spec);
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	}
-	snprintf(port, sizeof(port), "%s", colon ? colon + 1 : spec);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	int r = getaddrinfo(host, port, &hints, &ai);
-	if (r != 0)
-		return fail("--metrics: %s: %s", spec, gai_strerror(r));
-	d->http.kind = EV_HTTP_LISTEN;
-	d->http.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (d->http.fd >= 0)
-		(void)setsockopt(d->http.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (d->http.fd < 0 || bind(d->http.fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-	    listen(d->http.fd, 64) < 0 || epoll_add(d, &d->http) < 0) {
-		r = errno;
-		freeaddrinfo(ai);
-		return fail("--metrics: %s: cannot listen: %s", spec, strerror(r));
-	}
-	freeaddrinfo(ai);
-	return 0;
-}
-
 static int open_loop(struct pcond *d)
 {
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -336,7 +234,7 @@ static int open_loop(struct pcond *d)
 			      .tv_nsec = (long)(d->next_ns % 1000000000ULL) },
 	};
 	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
-	    epoll_add(d, &d->signal) < 0 || epoll_add(d, &d->timer) < 0)
+	    pcond_epoll_add(d, &d->signal) < 0 || pcond_epoll_add(d, &d->timer) < 0)
 		return fail("timer: %s", strerror(errno));
 	return 0;
 }
@@ -401,18 +299,6 @@ static void run(struct pcond *d)
 	}
 }
 
-/* Remove our socket file, but not one another pcond bound since. */
-static void close_api(struct pcond *d)
-{
-	if (!d->socket_path)
-		return;
-	struct stat a, b;
-	if (fstat(d->api.fd, &a) == 0 && stat(d->socket_path, &b) == 0 && S_ISSOCK(b.st_mode))
-		(void)unlink(d->socket_path);
-	if (d->lock_path)
-		(void)unlink(d->lock_path);
-}
-
 int main(int argc, char **argv)
 {
 	const char *env = getenv("PCON_SOCKET");
@@ -421,7 +307,7 @@ int main(int argc, char **argv)
 			  .request_sec = CONN_REQUEST_SEC };
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .max_api = o.max_clients,
+	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .lock_fd = -1, .max_api = o.max_clients,
 			   .max_per_uid = o.max_per_uid, .max_http = o.max_http,
 			   .request_ns = o.request_sec * 1000000000ULL };
 	/* root's own slots: what no other user can take, however many users */
@@ -451,9 +337,9 @@ int main(int argc, char **argv)
 		return fail("cannot open the hierarchies: %s", strerror(-r));
 	int rc = open_loop(&d);
 	if (rc == 0)
-		rc = open_api(&d, o.socket);
+		rc = listen_api(&d, o.socket);
 	if (rc == 0 && o.metrics)
-		rc = open_http(&d, o.metrics);
+		rc = listen_http(&d, o.metrics);
 	if (rc == 0) {
 		tracker_sample(&d.tr, 0);
 		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
@@ -466,8 +352,7 @@ int main(int argc, char **argv)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
 	subs_release_idle(&d, true);
-	close_api(&d);
-	free(d.lock_path);
+	listen_api_close(&d);
 	tracker_done(&d.tr);
 	pcon_close(d.p);
 	return rc;

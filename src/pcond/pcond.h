@@ -171,8 +171,11 @@ struct pcond {
 	int64_t mono_to_real_ns;   /* event stamps to the epoch */
 	uint64_t next_ns;          /* monotonic due time of the next sample */
 	uint64_t started_ns;
-	const char *socket_path;
-	char *lock_path;
+	const char *socket_path;   /* the socket file bound, while it is ours */
+	dev_t sock_dev;            /* and its identity, to remove only ours */
+	ino_t sock_ino;
+	char *lock_path;           /* PATH.lock, while pcond holds it */
+	int lock_fd;
 	bool quit;
 	bool verbose;
 };
@@ -183,9 +186,18 @@ uint64_t now_ns(void);
  * with journal priority prefixes when stderr is the journal. */
 void pcond_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pcond_log_set_level(int level);
+/* Log at LOG_ERR; returns 1 (pcond's exit status for an error at start). */
+int pcond_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pcond_log_get_level(void);
 /* "err", "warning", "info", "debug", ... or 0-7; -EINVAL otherwise. */
 int pcond_log_level_from_string(const char *s);
+
+/* listen.c: the API socket at path (and PATH.lock); the HTTP listener at
+ * [ADDR:]PORT. 0, or 1 with the error logged. */
+int listen_api(struct pcond *d, const char *path);
+void listen_api_close(struct pcond *d);
+int listen_http(struct pcond *d, const char *spec);
+int pcond_epoll_add(struct pcond *d, struct listener *l);
 
 /* conn.c */
 int conn_accept(struct pcond *d, struct listener *l);

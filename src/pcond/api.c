@@ -85,7 +85,7 @@ static void do_status(struct pcond *d, struct conn *c)
 			 "backend=%s sample_cpu_us=%.0f "
 			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
 			 "refused=%llu expired=%llu fd_exhausted=%llu subscriptions=%zu "
-			 "events=%d event_loads=%llu uptime_s=%llu\n",
+			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
 			 (unsigned long long)t->rounds, (unsigned long long)t->skipped,
 			 (unsigned long long)t->failed, (unsigned long long)t->scan_errors,
@@ -94,7 +94,8 @@ static void do_status(struct pcond *d, struct conn *c)
 			 (unsigned long long)t->read_errors, d->n_api, d->n_http,
 			 (unsigned long long)d->refused, (unsigned long long)d->expired,
 			 (unsigned long long)d->fd_exhausted, d->n_subs, d->ev ? 1 : 0,
-			 (unsigned long long)d->ev_loads,
+			 (unsigned long long)d->ev_loads, (unsigned long long)d->renders,
+			 (unsigned long long)(d->render_ns / 1000),
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");
 }

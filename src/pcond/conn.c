@@ -72,10 +72,16 @@ static void set_more(struct pcond *d, struct conn *c, bool more)
 	c->more = more;
 }
 
+/* Bytes queued for c and not sent yet: its output, then its shared body. */
+static size_t unsent(const struct conn *c)
+{
+	return c->out.len - c->out.off + (c->body ? c->body->len - c->body_off : 0);
+}
+
 static void conn_watch(struct pcond *d, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
-	ev.events = (c->reading && !c->eof ? EPOLLIN | EPOLLRDHUP : 0) | (c->out.len > c->out.off ? EPOLLOUT : 0);
+	ev.events = (c->reading && !c->eof ? EPOLLIN | EPOLLRDHUP : 0) | (unsent(c) ? EPOLLOUT : 0);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -199,8 +205,13 @@ static int accept_all(struct pcond *d, struct listener *l)
 		c->pid = cr.pid;
 		c->reading = true;
 		c->last_ns = now_ns();
-		if (http)
+		if (http) {
 			c->req_ns = c->last_ns; /* its head is due from the start */
+			/* A scraper that never reads holds at most this much
+			 * kernel memory (TCP would grow it to megabytes). */
+			int sz = CONN_HTTP_SNDBUF;
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
@@ -235,6 +246,8 @@ void conn_close(struct pcond *d, struct conn *c)
 		c->next->prev = c->prev;
 	d->n_conns--;
 	listeners_resume(d); /* a descriptor is free again */
+	snapshot_put(d, c->body);
+	c->body = NULL;
 	*(c->kind == EV_HTTP_CONN ? &d->n_http : &d->n_api) -= 1;
 	buf_free(&c->out);
 	c->dead = true;
@@ -252,8 +265,27 @@ void conn_reap(struct pcond *d)
 	}
 }
 
+/* Send what can be sent of c's shared body. 1 all sent, 0 not yet, -1 broken. */
+static int flush_body(struct pcond *d, struct conn *c)
+{
+	while (c->body && c->body_off < c->body->len) {
+		ssize_t n = send(c->fd, c->body->data + c->body_off, c->body->len - c->body_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->body_off += (size_t)n;
+	}
+	snapshot_put(d, c->body);
+	c->body = NULL;
+	return 1;
+}
+
 /* Send what can be sent now. -1 if the connection is to be closed. */
-static int flush_out(struct conn *c)
+static int flush_out(struct pcond *d, struct conn *c)
 {
 	while (c->out.off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
@@ -276,6 +308,9 @@ static int flush_out(struct conn *c)
 		c->out.off += (size_t)n;
 	}
 	c->out.len = c->out.off = 0;
+	int r = flush_body(d, c);
+	if (r <= 0)
+		return r;
 	return c->closing ? -1 : 0;
 }
 
@@ -293,7 +328,7 @@ static void process_input(struct pcond *d, struct conn *c)
 		c->pass = d->pass;
 		c->req_done = 0;
 	}
-	while (!c->closing && c->out.len - c->out.off < 65536) {
+	while (!c->closing && unsent(c) < 65536) {
 		if (c->req_done >= CONN_REQS_PER_PASS) {
 			set_more(d, c, true);
 			break;
@@ -350,13 +385,13 @@ static void process_input(struct pcond *d, struct conn *c)
 
 int conn_flush(struct pcond *d, struct conn *c)
 {
-	if (flush_out(c) < 0 || (c->closing && c->out.len == 0)) {
+	if (flush_out(d, c) < 0 || (c->closing && unsent(c) == 0)) {
 		conn_close(d, c);
 		return -1;
 	}
 	if (c->stream) {
 		subs_catch_up(c);
-		if (flush_out(c) < 0) {
+		if (flush_out(d, c) < 0) {
 			conn_close(d, c);
 			return -1;
 		}
@@ -364,8 +399,8 @@ int conn_flush(struct pcond *d, struct conn *c)
 	/* Read more only while the reply backlog is small: a client that does
 	 * not read its answers cannot make pcond buffer without bound. A
 	 * subscriber is read (to see it leave) until it shuts its side. */
-	c->reading = !c->closing && (c->stream ? c->reading : c->out.len - c->out.off < 65536);
-	if (c->out.len == c->out.off)
+	c->reading = !c->closing && (c->stream ? c->reading : unsent(c) < 65536);
+	if (unsent(c) == 0)
 		c->out_ns = 0;
 	else if (!c->out_ns)
 		c->out_ns = now_ns();
@@ -410,7 +445,7 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 		return;
 	if (!was_stream && c->reading && (c->in_len > 0 || c->eof)) {
 		process_input(d, c);
-		if (c->out.len > c->out.off)
+		if (unsent(c))
 			conn_watch(d, c); /* EPOLLOUT sends it, then reads on */
 		else
 			(void)conn_flush(d, c); /* closes c at EOF with nothing left */

@@ -352,6 +352,7 @@ int main(int argc, char **argv)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
 	subs_release_idle(&d, true);
+	snapshot_put(&d, d.snap);
 	listen_api_close(&d);
 	tracker_done(&d.tr);
 	pcon_close(d.p);

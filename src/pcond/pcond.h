@@ -63,6 +63,7 @@ struct tracker {
 	uint64_t failed;         /* rounds with a read or scan error */
 	uint64_t scan_errors;    /* directories that could not be listed */
 	uint64_t read_errors;
+	uint64_t generation;     /* changes whenever the counts do */
 	double last_cpu_s;       /* CPU time of the last round */
 	double last_wall_s;
 };
@@ -100,6 +101,8 @@ enum ev_kind {
 #define CONN_REQUEST_SEC 10  /* from a request's first byte to its last */
 #define CONN_SEND_SEC 30     /* from an answer's first byte queued to its last sent */
 #define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
+#define CONN_HTTP_SNDBUF (64 << 10) /* an HTTP socket's send buffer (the kernel doubles it) */
+#define METRICS_HELD_MAX (64u << 20) /* /metrics bodies kept for readers, all together */
 #define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
 #define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
 
@@ -112,6 +115,8 @@ struct conn {
 	char in[CONN_IN_MAX];
 	size_t in_len;
 	struct buf out;
+	struct snapshot *body; /* HTTP: the shared /metrics body sent after out */
+	size_t body_off;
 	bool closing;        /* close once out is sent */
 	bool eof;            /* the client shut its writing side */
 	bool reading;        /* EPOLLIN wanted */
@@ -133,6 +138,14 @@ struct conn {
 struct sub {
 	int id;
 	struct conn *c;
+};
+
+/* One rendering of /metrics, shared by every scrape of its sample. */
+struct snapshot {
+	unsigned refs;
+	uint64_t gen;        /* the tracker generation it shows */
+	size_t len;
+	char data[];
 };
 
 struct listener {
@@ -163,7 +176,11 @@ struct pcond {
 	struct listener events;    /* its fd in the loop */
 	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
 	uint64_t ev_loads;         /* times it was created */
-	struct creds *creds;       /* visible.c: tasks' ids, kept past their end */
+	struct creds *creds;
+	struct snapshot *snap;     /* the latest /metrics body, or NULL */
+	size_t snap_bytes;         /* bodies alive, readers' included */
+	uint64_t renders;          /* /metrics bodies rendered */
+	uint64_t render_ns;        /* how long the last one took */       /* visible.c: tasks' ids, kept past their end */
 	uint64_t pass;             /* loop passes */
 	size_t n_more;             /* connections with requests left over */
 	struct sub *subs;
@@ -236,5 +253,10 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);
 void http_request(struct pcond *d, struct conn *c, const char *head, size_t len);
 /* The OpenMetrics exposition of everything tracked. */
 int metrics_render(struct pcond *d, struct buf *b);
+/* The body for the tracker's current sample, rendered at its first scrape
+ * and shared by the rest; a reference, or NULL (out of memory, or too many
+ * bytes held by slow readers). */
+struct snapshot *metrics_snapshot(struct pcond *d);
+void snapshot_put(struct pcond *d, struct snapshot *s); /* NULL is fine */
 
 #endif

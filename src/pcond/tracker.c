@@ -357,6 +357,7 @@ void tracker_sample(struct tracker *t, unsigned int n)
 	}
 	if (n)
 		t->rounds++;
+	t->generation++;
 	if (t->read_errors + t->scan_errors != errors)
 		t->failed++;
 	t->last_cpu_s = cpu_seconds() - c0;

@@ -97,7 +97,7 @@ $(B)/obj/tests/%.o: tests/%.c $(wildcard include/pcon/*.h lib/*.h tests/*/*.h) $
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 # libFuzzer targets (clang): each includes the pure source file it fuzzes.
-$(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/pcond/*.c src/pcond/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c lib/proto.c lib/proto.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
 

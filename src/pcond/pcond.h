@@ -177,6 +177,7 @@ struct pcond {
 	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
 	uint64_t ev_loads;         /* times it was created */
 	struct creds *creds;
+	char *line;                /* one event line being formatted (PROTO_EVENT_MAX) */
 	struct snapshot *snap;     /* the latest /metrics body, or NULL */
 	size_t snap_bytes;         /* bodies alive, readers' included */
 	uint64_t renders;          /* /metrics bodies rendered */

@@ -18,8 +18,6 @@
 
 #include "pcond.h"
 
-#define ESC_MAX (3 * 4096 + 1)
-
 static int64_t mono_to_real(void)
 {
 	struct timespec r, m;
@@ -79,6 +77,8 @@ void subs_release_idle(struct pcond *d, bool now)
 	free(d->subs);
 	d->subs = NULL;
 	visible_done(d);
+	free(d->line);
+	d->line = NULL;
 }
 
 /* The last subscriber left: start the linger. */
@@ -199,80 +199,19 @@ void subs_request(struct pcond *d, struct conn *c, const char *name, bool recurs
 
 /* ---- one event as a line ------------------------------------------------ */
 
-static int put_common(struct pcond *d, struct buf *b, const struct pcon_event *ev)
+/* Append ev's line (lib/proto.c's codec) to c's output, as c may see it;
+ * on failure it is as it was. */
+static int put_event(struct pcond *d, struct conn *c, const struct pcon_event *ev, unsigned flags)
 {
-	int64_t real = (int64_t)ev->time_ns + d->mono_to_real_ns;
-	int r = buf_printf(b, "event time=%lld.%06lld type=%s", (long long)(real / 1000000000),
-			   (long long)(real % 1000000000 / 1000), pcon_event_type_to_string(ev->type));
-	if (r < 0 || !ev->hier)
-		return r;
-	static char hier[512], path[ESC_MAX], name[512 + ESC_MAX + 3];
-	char full[4096 + 512];
-	snprintf(full, sizeof(full), "%s:%s", ev->hier->name, ev->path);
-	if (proto_escape(ev->hier->name, hier, sizeof(hier)) < 0 ||
-	    proto_escape(ev->path, path, sizeof(path)) < 0 ||
-	    proto_escape(full, name, sizeof(name)) < 0)
-		return -ENAMETOOLONG;
-	return buf_printf(b, " container=%s hierarchy=%s path=%s", name, hier, path);
-}
-
-/* priv: may the reader see the task's exit status and exec name? If not
- * they are left out and the line says withheld=1. */
-static int put_task(struct buf *b, const struct pcon_event *ev, bool priv)
-{
-	int r = buf_printf(b, " pid=%d tid=%d cached=%d", (int)ev->pid, (int)ev->tid,
-			   ev->flags & PCON_EVENT_F_CACHED ? 1 : 0);
-	static char esc[ESC_MAX];
-	switch (ev->type) {
-	case PCON_EVENT_FORK:
-		return r < 0 ? r : buf_printf(b, " parent_pid=%d parent_tid=%d",
-					      (int)ev->parent_pid, (int)ev->parent_tid);
-	case PCON_EVENT_EXEC:
-		if (r >= 0 && !priv)
-			return buf_printf(b, " withheld=1");
-		if (r < 0 || !ev->comm)
-			return r;
-		return proto_escape(ev->comm, esc, sizeof(esc)) < 0 ? -ENAMETOOLONG
-								    : buf_printf(b, " comm=%s", esc);
-	case PCON_EVENT_EXIT:
-		if (r < 0)
-			return r;
-		if (!priv)
-			return buf_printf(b, " withheld=1");
-		if (WIFSIGNALED(ev->exit_code))
-			return buf_printf(b, " signal=%d", WTERMSIG(ev->exit_code));
-		return buf_printf(b, " code=%d", WEXITSTATUS(ev->exit_code));
-	case PCON_EVENT_UID:
-	case PCON_EVENT_GID:
-		return r < 0 ? r : buf_printf(b, ev->type == PCON_EVENT_UID ? " ruid=%u euid=%u"
-									  : " rgid=%u egid=%u",
-					      ev->rid, ev->eid);
-	case PCON_EVENT_MOVE:
-		if (r < 0 || !ev->from_path)
-			return r;
-		return proto_escape(ev->from_path, esc, sizeof(esc)) < 0
-			       ? -ENAMETOOLONG : buf_printf(b, " from=%s", esc);
-	default:
-		return r;
-	}
-}
-
-/* Append ev's line to c's output, as c may see it; on failure it is as it
- * was. */
-static int put_event(struct pcond *d, struct conn *c, const struct pcon_event *ev)
-{
-	struct buf *b = &c->out;
-	size_t mark = b->len;
-	int r = put_common(d, b, ev);
+	if (!d->line && !(d->line = malloc(PROTO_EVENT_MAX)))
+		return -ENOMEM;
 	bool priv = ev->type != PCON_EVENT_EXEC && ev->type != PCON_EVENT_EXIT;
-	if (r >= 0 && ev->type != PCON_EVENT_EMPTY && ev->type != PCON_EVENT_POPULATED &&
-	    ev->type != PCON_EVENT_GONE)
-		r = put_task(b, ev, priv || visible_private(d, c, ev));
-	if (r >= 0)
-		r = buf_put(b, "\n", 1);
-	if (r < 0)
-		b->len = mark;
-	return r;
+	if (!priv && !visible_private(d, c, ev))
+		flags |= PROTO_EVENT_WITHHELD;
+	int n = proto_event_format(ev, ev->hier ? ev->hier->name : NULL,
+				   (int64_t)ev->time_ns + d->mono_to_real_ns, flags, d->line,
+				   PROTO_EVENT_MAX);
+	return n < 0 ? n : buf_put(&c->out, d->line, (size_t)n);
 }
 
 static size_t backlog(const struct conn *c)
@@ -285,7 +224,7 @@ static size_t backlog(const struct conn *c)
 static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
 	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
-	    put_event(d, c, ev) < 0)
+	    put_event(d, c, ev, 0) < 0)
 		c->dropped++;
 }
 
@@ -293,17 +232,20 @@ static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 static void queue_lost(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
 	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
-	    put_common(d, &c->out, ev) < 0 ||
-	    buf_printf(&c->out, " count=%llu source=kernel\n", (unsigned long long)ev->lost) < 0)
+	    put_event(d, c, ev, 0) < 0)
 		c->kernel_lost += ev->lost;
 }
 
-static int put_lost(struct buf *b, uint64_t n, const char *source)
+/* "n events lost" now, by the kernel or by pcond (flags). */
+static int put_lost(struct buf *b, uint64_t n, unsigned flags)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return buf_printf(b, "event time=%lld.%06ld type=lost count=%llu source=%s\n",
-			  (long long)ts.tv_sec, ts.tv_nsec / 1000, (unsigned long long)n, source);
+	struct pcon_event ev = { .type = PCON_EVENT_LOST, .subscription = -1, .lost = n };
+	char line[256];
+	int len = proto_event_format(&ev, NULL, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+				     flags, line, sizeof(line));
+	return len < 0 ? len : buf_put(b, line, (size_t)len);
 }
 
 void subs_catch_up(struct conn *c)
@@ -311,9 +253,9 @@ void subs_catch_up(struct conn *c)
 	if (!c->stream || backlog(c) > CONN_STREAM_MAX / 2)
 		return;
 	/* Queued past the bound if need be: at most two lines per drain. */
-	if (c->kernel_lost && put_lost(&c->out, c->kernel_lost, "kernel") == 0)
+	if (c->kernel_lost && put_lost(&c->out, c->kernel_lost, 0) == 0)
 		c->kernel_lost = 0;
-	if (c->dropped && put_lost(&c->out, c->dropped, "pcond") == 0)
+	if (c->dropped && put_lost(&c->out, c->dropped, PROTO_EVENT_SOURCE_PCOND) == 0)
 		c->dropped = 0;
 }
 
@@ -337,14 +279,15 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 		return 0;
 	struct conn *c = s->c;
 	if (c->uid != 0 && (ev->type == PCON_EVENT_FORK || ev->type == PCON_EVENT_EXEC ||
-			    ev->type == PCON_EVENT_UID || ev->type == PCON_EVENT_GID))
+			    ev->type == PCON_EVENT_UID || ev->type == PCON_EVENT_GID ||
+			    ev->type == PCON_EVENT_MOVE))
 		visible_note(d, ev); /* for its exit, when it may be gone */
 	if (ev->type != PCON_EVENT_GONE) {
 		queue(d, c, ev);
 		return 0;
 	}
 	/* Its last event: told even past the bound, like a lost line. */
-	(void)put_event(d, c, ev);
+	(void)put_event(d, c, ev, 0);
 	sub_remove(d, s);
 	if (c->n_subs == 0)
 		c->closing = true; /* nothing left to tell: close once sent */

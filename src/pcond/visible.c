@@ -15,7 +15,7 @@
  *
  * The credentials are read from /proc/PID/task/TID/status when the event
  * is handled; for a task already reaped, from a small cache filled at its
- * fork, exec and uid/gid changes.
+ * fork, exec, uid/gid changes and moves.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,7 +66,8 @@ static struct creds *slot(struct pcond *d, pid_t tid)
 	return d->creds ? &d->creds[(unsigned)tid % CREDS_SLOTS] : NULL;
 }
 
-/* Keep the task's credentials for when it is gone (fork, exec, uid, gid). */
+/* Keep the task's credentials for when it is gone (fork, exec, uid, gid,
+ * move). */
 void visible_note(struct pcond *d, const struct pcon_event *ev)
 {
 	struct creds cr, *s;

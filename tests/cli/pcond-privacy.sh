@@ -49,8 +49,10 @@ procs=$CG/$PFX/p/cgroup.procs
 # root's tasks: one exits 42 after an exec, one is killed by SIGUSR1
 sh -c "echo \$\$ > $procs; exec sh -c 'sleep 0.1; exit 42'"
 { sh -c "echo \$\$ > $procs; sleep 0.1; kill -USR1 \$\$"; } 2>/dev/null
-# nobody's own task, moved in by root before it execs and exits 7
-setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'sleep 0.5; exec sh -c "exit 7"' & own=$!
+# nobody's own task (it forks nothing), moved in by root before it execs
+# and exits 7
+setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" -c \
+	'import os, time; time.sleep(0.5); os.execvp("sh", ["sh", "-c", "exit 7"])' & own=$!
 echo $own >"$procs"
 wait $own
 wait $r $n
@@ -64,7 +66,9 @@ check "but no exit code of root's task" bash -c "! grep -q ' code=42' '$dir/nobo
 check "nor a signal of root's task" bash -c "! grep -q ' signal=' '$dir/nobody.ev'"
 check "nor the command name of root's exec" bash -c "! grep \"type=exec\" '$dir/nobody.ev' | grep -v ' pid=$own ' | grep -q comm="
 check "nobody sees its own task's exit code" grep -q " pid=$own .* code=7$" "$dir/nobody.ev"
-check "and its own exec's command name" grep -q "type=exec .* pid=$own .* comm=sh$" "$dir/nobody.ev"
+# (the name itself may be unknown: the library reads it from /proc, and the
+# task may be gone by then, for root too)
+check "and its own last exec is not withheld" bash -c "grep 'type=exec .* pid=$own ' '$dir/nobody.ev' | tail -1 | grep -qv withheld"
 if [ -n "${VERBOSE:-}" ]; then sed 's/^/#   /' "$dir/root.ev" "$dir/nobody.ev"; fi
 
 kill -TERM $main; wait $main; rc=$?

@@ -131,6 +131,7 @@ install: all
 		install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcond.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.service
+	install -m 644 contrib/pcond.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.socket
 
 clean:
 	rm -rf build build-san

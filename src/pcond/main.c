@@ -337,16 +337,26 @@ int main(int argc, char **argv)
 		return fail("cannot open the hierarchies: %s", strerror(-r));
 	int rc = open_loop(&d);
 	if (rc == 0)
+		rc = sd_listen(&d);
+	bool http_passed = d.http.fd >= 0;
+	if (rc == 0 && !d.activated)
 		rc = listen_api(&d, o.socket);
-	if (rc == 0 && o.metrics)
+	if (rc == 0 && o.metrics && d.http.fd < 0)
 		rc = listen_http(&d, o.metrics);
 	if (rc == 0) {
 		tracker_sample(&d.tr, 0);
 		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
 			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked,
-			pcon_backend_to_string(d.tr.used), o.socket,
-			o.metrics ? ", metrics on " : "", o.metrics ? o.metrics : "");
+			  pcon_backend_to_string(d.tr.used),
+			  d.activated ? "from the service manager" : o.socket,
+			  d.http.fd >= 0 ? ", metrics on " : "",
+			  d.http.fd < 0 ? "" : http_passed ? "the passed socket" : o.metrics);
+		char ready[128];
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=watching %zu containers\nMAINPID=%d",
+			 d.tr.tracked, (int)getpid());
+		sd_notify_send(ready);
 		run(&d);
+		sd_notify_send("STOPPING=1");
 	}
 	while (d.conns)
 		conn_close(&d, d.conns);
@@ -354,6 +364,8 @@ int main(int argc, char **argv)
 	subs_release_idle(&d, true);
 	snapshot_put(&d, d.snap);
 	listen_api_close(&d);
+	if (d.http.fd >= 0)
+		close(d.http.fd);
 	tracker_done(&d.tr);
 	pcon_close(d.p);
 	return rc;

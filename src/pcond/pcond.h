@@ -194,6 +194,7 @@ struct pcond {
 	ino_t sock_ino;
 	char *lock_path;           /* PATH.lock, while pcond holds it */
 	int lock_fd;
+	bool activated;            /* listeners passed by the service manager */
 	bool quit;
 	bool verbose;
 };
@@ -216,6 +217,11 @@ int listen_api(struct pcond *d, const char *path);
 void listen_api_close(struct pcond *d);
 int listen_http(struct pcond *d, const char *spec);
 int pcond_epoll_add(struct pcond *d, struct listener *l);
+
+/* sd.c: tell the service manager (NOTIFY_SOCKET) "READY=1" etc.; take the
+ * listeners it passed (LISTEN_FDS): 0 (none passed is fine) or 1, logged. */
+void sd_notify_send(const char *state);
+int sd_listen(struct pcond *d);
 
 /* conn.c */
 int conn_accept(struct pcond *d, struct listener *l);

@@ -99,7 +99,7 @@ $(B)/obj/tests/%.o: tests/%.c $(wildcard include/pcon/*.h lib/*.h tests/*/*.h) $
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 # libFuzzer targets (clang): each includes the pure source file it fuzzes.
-$(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/pcond/*.c src/pcond/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c lib/proto.c lib/proto.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
 
@@ -138,6 +138,7 @@ install: all
 		install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcond.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.service
+	install -m 644 contrib/pcond.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.socket
 
 clean:
 	rm -rf build build-san

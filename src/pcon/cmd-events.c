@@ -25,6 +25,7 @@ struct events {
 	int n_subs, n_gone;  /* subscriptions, and those whose container was removed */
 	int64_t mono_to_real_ns;
 	struct json j;
+	struct proto_event *decoded; /* through pcond: the line being shown */
 };
 
 static volatile sig_atomic_t stop;
@@ -78,6 +79,7 @@ struct shown {
 	const char *hier;   /* hierarchy name, NULL for lost */
 	int64_t real_ns;    /* when, since the epoch */
 	const char *source; /* lost: "pcond" if pcond dropped them for us, else NULL */
+	bool withheld;      /* exec/exit: pcond withheld the name or status (not our task) */
 };
 
 static bool has_task(enum pcon_event_type t)
@@ -129,12 +131,18 @@ static void print_json(struct events *s, const struct shown *sh)
 		break;
 	case PCON_EVENT_EXEC:
 		json_str(j, "comm", ev->comm);
+		if (sh->withheld)
+			json_bool(j, "withheld", true);
 		break;
 	case PCON_EVENT_EXIT:
-		if (WIFSIGNALED(ev->exit_code))
+		if (sh->withheld) {
+			json_null(j, "code");
+			json_bool(j, "withheld", true);
+		} else if (WIFSIGNALED(ev->exit_code)) {
 			json_i64(j, "signal", WTERMSIG(ev->exit_code));
-		else
+		} else {
 			json_i64(j, "code", WEXITSTATUS(ev->exit_code));
+		}
 		break;
 	case PCON_EVENT_UID:
 	case PCON_EVENT_GID:
@@ -186,7 +194,9 @@ static void print_text(const struct shown *sh)
 		put_escaped(ev->comm ? ev->comm : "?");
 		break;
 	case PCON_EVENT_EXIT:
-		if (WIFSIGNALED(ev->exit_code))
+		if (sh->withheld)
+			printf(" code=?");
+		else if (WIFSIGNALED(ev->exit_code))
 			printf(" signal=%d", WTERMSIG(ev->exit_code));
 		else
 			printf(" code=%d", WEXITSTATUS(ev->exit_code));
@@ -265,66 +275,28 @@ static int fail_new(int r)
 
 /* ---- through pcond ------------------------------------------------------ */
 
-#define LINE_MAX_BYTES (64u << 10)
+#define LINE_MAX_BYTES PROTO_EVENT_MAX
 
-static enum pcon_event_type type_from_string(const char *t)
-{
-	for (int i = 0; i < PCON_EVENT_MAX; i++)
-		if (strcmp(pcon_event_type_to_string((enum pcon_event_type)i), t) == 0)
-			return (enum pcon_event_type)i;
-	return PCON_EVENT_INVALID;
-}
-
-static long long field_num(const char *line, const char *key, long long dflt)
-{
-	char v[32];
-	return pcond_field(line, key, v, sizeof(v)) ? strtoll(v, NULL, 10) : dflt;
-}
-
-/* One "event k=v ..." line of pcond, shown as the library's event would be.
- * A type this pcon does not know is skipped. */
+/* One "event k=v ..." line of pcond (decoded by lib/proto.c, the codec
+ * pcond writes it with), shown as the library's event would be. A type
+ * this pcon does not know, or a malformed line, is skipped. */
 static void on_line(struct events *s, const char *line)
 {
-	static char hier[4096], path[4096], comm[256], from[4096], type[32], when[64], src[16];
-	if (strncmp(line, "event ", 6) != 0 || !pcond_field(line, "type", type, sizeof(type)))
+	struct proto_event *pe = s->decoded;
+	if (!pe || proto_event_parse(line, strlen(line), pe) < 0)
 		return;
-	struct pcon_event ev = { .type = type_from_string(type) };
-	if ((int)ev.type < 0)
-		return;
-	struct shown sh = { .ev = &ev };
-	if (pcond_field(line, "time", when, sizeof(when))) {
-		char *dot = strchr(when, '.');
-		sh.real_ns = strtoll(when, NULL, 10) * 1000000000LL +
-			     (dot ? strtoll(dot + 1, NULL, 10) * 1000 : 0);
+	struct shown sh = { .ev = &pe->ev, .real_ns = pe->real_ns,
+			    .withheld = pe->flags & PROTO_EVENT_WITHHELD };
+	if (pe->ev.type == PCON_EVENT_LOST) {
+		sh.source = pe->flags & PROTO_EVENT_SOURCE_PCOND ? "pcond" : NULL;
 	} else {
+		sh.hier = pe->hier;
+	}
+	if (!sh.real_ns) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		sh.real_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	}
-	if (ev.type == PCON_EVENT_LOST) {
-		ev.lost = (uint64_t)field_num(line, "count", 0);
-		if (pcond_field(line, "source", src, sizeof(src)) && strcmp(src, "pcond") == 0)
-			sh.source = "pcond";
-	} else {
-		if (!pcond_field(line, "hierarchy", hier, sizeof(hier)) ||
-		    !pcond_field(line, "path", path, sizeof(path)))
-			return;
-		sh.hier = hier;
-		ev.path = path;
-	}
-	ev.pid = (pid_t)field_num(line, "pid", 0);
-	ev.tid = (pid_t)field_num(line, "tid", ev.pid);
-	ev.flags = field_num(line, "cached", 0) ? PCON_EVENT_F_CACHED : 0;
-	ev.parent_pid = (pid_t)field_num(line, "parent_pid", 0);
-	ev.parent_tid = (pid_t)field_num(line, "parent_tid", 0);
-	ev.comm = pcond_field(line, "comm", comm, sizeof(comm));
-	ev.from_path = pcond_field(line, "from", from, sizeof(from));
-	long long sig = field_num(line, "signal", -1);
-	ev.exit_code = sig >= 0 ? (uint32_t)sig & 0x7f : ((uint32_t)field_num(line, "code", 0) & 0xff) << 8;
-	const char *r = ev.type == PCON_EVENT_GID ? "rgid" : "ruid";
-	const char *e = ev.type == PCON_EVENT_GID ? "egid" : "euid";
-	ev.rid = (uint32_t)field_num(line, r, 0);
-	ev.eid = (uint32_t)field_num(line, e, 0);
 	show(s, &sh);
 }
 
@@ -410,13 +382,16 @@ static int via_pcond(struct cli *c, struct events *s, const char *name, bool rec
 	int fd = pcond_connect(pcond_socket(c));
 	if (fd < 0)
 		return 0;
-	char enc[3 * 4096 + 1], req[3 * 4096 + 32];
-	pcond_encode(name, enc, sizeof(enc));
-	snprintf(req, sizeof(req), "subscribe %s%s\n", recursive ? "-r " : "", enc);
+	char req[PROTO_LINE_MAX];
+	if (proto_request_format(PROTO_SUBSCRIBE, recursive, name, 0, req, sizeof(req)) < 0) {
+		close(fd);
+		return 0; /* too long for pcond: the kernel directly */
+	}
 	char *buf = malloc(LINE_MAX_BYTES);
+	s->decoded = malloc(sizeof(*s->decoded));
 	size_t len = 0;
 	int n = 0, moves = 1, r = 0;
-	if (buf && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
+	if (buf && s->decoded && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
 		r = read_reply(fd, name, buf, &len, &n, &moves);
 	if (r == 1) {
 		if (!moves)
@@ -428,6 +403,8 @@ static int via_pcond(struct cli *c, struct events *s, const char *name, bool rec
 		*ret_rc = 1;
 	}
 	free(buf);
+	free(s->decoded);
+	s->decoded = NULL;
 	close(fd);
 	return r != 0;
 }

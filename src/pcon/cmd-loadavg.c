@@ -29,9 +29,9 @@ static void loadavg_help(void)
 static void print_line(const char *line, bool json, struct json *j)
 {
 	char hier[512], path[4096], l1[32], l5[32], l15[32], v[64];
-	if (!pcond_field(line, "hier", hier, sizeof(hier)) || !pcond_field(line, "path", path, sizeof(path)) ||
-	    !pcond_field(line, "load1", l1, sizeof(l1)) || !pcond_field(line, "load5", l5, sizeof(l5)) ||
-	    !pcond_field(line, "load15", l15, sizeof(l15)))
+	if (!proto_field(line, "hier", hier, sizeof(hier)) || !proto_field(line, "path", path, sizeof(path)) ||
+	    !proto_field(line, "load1", l1, sizeof(l1)) || !proto_field(line, "load5", l5, sizeof(l5)) ||
+	    !proto_field(line, "load15", l15, sizeof(l15)))
 		return;
 	char name[4700];
 	snprintf(name, sizeof(name), "%s:%s", hier, path);
@@ -46,13 +46,13 @@ static void print_line(const char *line, bool json, struct json *j)
 	json_name(j, "container", name);
 	json_name(j, "hierarchy", hier);
 	json_name(j, "path", path);
-	json_u64(j, "id", strtoull(pcond_field(line, "id", v, sizeof(v)) ? v : "0", NULL, 10));
+	json_u64(j, "id", strtoull(proto_field(line, "id", v, sizeof(v)) ? v : "0", NULL, 10));
 	json_double(j, "load1", strtod(l1, NULL), 2);
 	json_double(j, "load5", strtod(l5, NULL), 2);
 	json_double(j, "load15", strtod(l15, NULL), 2);
 	static const char *const counts[] = { "running", "uninterruptible", "tasks", "samples" };
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		json_u64(j, counts[i], strtoull(pcond_field(line, counts[i], v, sizeof(v)) ? v : "0", NULL, 10));
+		json_u64(j, counts[i], strtoull(proto_field(line, counts[i], v, sizeof(v)) ? v : "0", NULL, 10));
 	json_obj_end(j);
 	json_done(j);
 }
@@ -97,10 +97,13 @@ int cmd_loadavg(struct cli *c, int argc, char **argv)
 	char **specs = optind < argc ? argv + optind : def;
 	int rc = 0;
 	for (; *specs && rc == 0; specs++) {
-		char enc[3 * 4096 + 16], req[3 * 4096 + 32], *reply = NULL;
-		pcond_encode(*specs, enc, sizeof(enc));
-		snprintf(req, sizeof(req), "loadavg %s%s\n", recursive ? "-r " : "", enc);
-		int r = pcond_ask(fd, req, &reply);
+		char req[PROTO_LINE_MAX], *reply = NULL;
+		int r = proto_request_format(PROTO_LOADAVG, recursive, *specs, 0, req, sizeof(req));
+		if (r < 0) {
+			rc = cli_fail("loadavg", "%s: name too long", *specs);
+			break;
+		}
+		r = pcond_ask(fd, req, &reply);
 		if (r < 0) {
 			rc = cli_fail("loadavg", "pcond on %s did not answer: %s", path, strerror(-r));
 			break;

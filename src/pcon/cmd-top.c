@@ -101,11 +101,10 @@ static void fetch_loads(struct top *t)
 	int fd = pcond_connect(pcond_socket(t->c));
 	if (fd < 0)
 		return;
-	char spec[4200], enc[3 * 4200], req[3 * 4200 + 32], *reply = NULL;
+	char spec[4200], req[PROTO_LINE_MAX], *reply = NULL;
 	snprintf(spec, sizeof(spec), "%s:%s", t->tree->name, t->root);
-	pcond_encode(spec, enc, sizeof(enc));
-	snprintf(req, sizeof(req), "loadavg -r %s\n", enc);
-	if (pcond_ask(fd, req, &reply) == 0) {
+	if (proto_request_format(PROTO_LOADAVG, true, spec, 0, req, sizeof(req)) > 0 &&
+	    pcond_ask(fd, req, &reply) == 0) {
 		size_t n = 0;
 		for (const char *l = reply; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
 			n += strncmp(l, "container ", 10) == 0;
@@ -113,9 +112,9 @@ static void fetch_loads(struct top *t)
 		for (const char *l = reply; t->loads && *l;
 		     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
 			char path[4096], v[3][32];
-			if (strncmp(l, "container ", 10) || !pcond_field(l, "path", path, sizeof(path)) ||
-			    !pcond_field(l, "load1", v[0], 32) || !pcond_field(l, "load5", v[1], 32) ||
-			    !pcond_field(l, "load15", v[2], 32))
+			if (strncmp(l, "container ", 10) || !proto_field(l, "path", path, sizeof(path)) ||
+			    !proto_field(l, "load1", v[0], 32) || !proto_field(l, "load5", v[1], 32) ||
+			    !proto_field(l, "load15", v[2], 32))
 				continue;
 			struct load *x = &t->loads[t->n_loads];
 			if (!(x->path = strdup(path)))

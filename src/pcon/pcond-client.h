@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "proto.h"
 
 /* The socket to use: --socket, $PCON_SOCKET, or the default. */
 const char *pcond_socket(const struct cli *c);
@@ -13,9 +14,7 @@ int pcond_connect(const char *path);
 /* Send one request line and read the reply through its final ok/err line
  * (malloc'ed into *ret). A negative errno if pcond does not answer. */
 int pcond_ask(int fd, const char *req, char **ret);
-/* Value of key in a "container k=v ..." line, percent-decoded into out; NULL if absent. */
-const char *pcond_field(const char *line, const char *key, char *out, size_t size);
-/* Percent-encode what the protocol splits on (spaces, controls, '%', '='). */
-void pcond_encode(const char *s, char *out, size_t size);
+/* Requests are formatted and answers parsed by lib/proto.c's codec,
+ * the one pcond uses: proto_request_format, proto_field, proto_event_parse. */
 
 #endif

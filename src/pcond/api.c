@@ -82,13 +82,21 @@ static void do_status(struct pcond *d, struct conn *c)
 	const struct tracker *t = &d->tr;
 	(void)buf_printf(&c->out,
 			 "status version=%s pid=%d hierarchies=%zu tracked=%zu limit=%zu "
-			 "untracked=%zu rounds=%llu backend=%s sample_cpu_us=%.0f "
-			 "sample_wall_us=%.0f read_errors=%llu clients=%zu subscriptions=%zu "
-			 "events=%d uptime_s=%llu\n",
+			 "untracked=%zu rounds=%llu skipped=%llu failed_rounds=%llu scan_errors=%llu "
+			 "backend=%s sample_cpu_us=%.0f "
+			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
+			 "refused=%llu expired=%llu fd_exhausted=%llu subscriptions=%zu "
+			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
-			 (unsigned long long)t->rounds, pcon_backend_to_string(t->used),
+			 (unsigned long long)t->rounds, (unsigned long long)t->skipped,
+			 (unsigned long long)t->failed, (unsigned long long)t->scan_errors,
+			 pcon_backend_to_string(t->used),
 			 t->last_cpu_s * 1e6, t->last_wall_s * 1e6,
-			 (unsigned long long)t->read_errors, d->n_conns, d->n_subs, d->ev ? 1 : 0,
+			 (unsigned long long)t->read_errors, d->n_api, d->n_http,
+			 (unsigned long long)d->refused, (unsigned long long)d->expired,
+			 (unsigned long long)d->fd_exhausted, d->n_subs, d->ev ? 1 : 0,
+			 (unsigned long long)d->ev_loads, (unsigned long long)d->renders,
+			 (unsigned long long)(d->render_ns / 1000),
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");
 }
@@ -120,7 +128,13 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len)
 		subs_request(d, c, req.spec, req.recursive);
 		break;
 	case PROTO_LIMIT:
-		d->tr.cap = req.number > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)req.number;
+		if (req.number > d->fd_budget) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "the open-file limit allows at most %zu containers",
+				 d->fd_budget);
+			return reply_err(c, "ERANGE", msg);
+		}
+		d->tr.cap = (size_t)req.number;
 		(void)buf_printf(&c->out, "ok %zu\n", d->tr.cap);
 		break;
 	default:

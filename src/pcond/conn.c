@@ -65,24 +65,132 @@ void buf_free(struct buf *b)
 	*b = (struct buf){ 0 };
 }
 
+static void set_more(struct pcond *d, struct conn *c, bool more)
+{
+	if (c->more != more)
+		d->n_more += more ? 1 : (size_t)-1;
+	c->more = more;
+}
+
+/* Bytes queued for c and not sent yet: its output, then its shared body. */
+static size_t unsent(const struct conn *c)
+{
+	return c->out.len - c->out.off + (c->body ? c->body->len - c->body_off : 0);
+}
+
 static void conn_watch(struct pcond *d, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
-	ev.events = (c->reading && !c->eof ? EPOLLIN | EPOLLRDHUP : 0) | (c->out.len > c->out.off ? EPOLLOUT : 0);
+	ev.events = (c->reading && !c->eof ? EPOLLIN | EPOLLRDHUP : 0) | (unsent(c) ? EPOLLOUT : 0);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static size_t conns_of(const struct pcond *d, uid_t uid)
+{
+	size_t n = 0;
+	for (const struct conn *c = d->conns; c; c = c->next)
+		n += c->kind == EV_API_CONN && c->uid == uid;
+	return n;
+}
+
+/*
+ * May a new connection of uid (HTTP: (uid_t)-1) be served? NULL if so,
+ * else the reason. API: root may take every slot; other users leave
+ * root_reserve free and hold at most max_per_uid each, subscribers
+ * included. HTTP has a pool of its own.
+ */
+static const char *admit(const struct pcond *d, bool http, uid_t uid)
+{
+	if (http)
+		return d->n_http < d->max_http ? NULL : "too many HTTP clients";
+	if (d->n_api >= d->max_api)
+		return "too many clients";
+	if (uid == 0)
+		return NULL;
+	if (d->n_api + d->root_reserve >= d->max_api)
+		return "too many clients (the rest are kept for root)";
+	if (conns_of(d, uid) >= d->max_per_uid)
+		return "too many connections of this user";
+	return NULL;
+}
+
+static void refuse(struct pcond *d, int fd, bool http, const char *why)
+{
+	char msg[160];
+	int n = http ? snprintf(msg, sizeof(msg), "HTTP/1.0 503 Service Unavailable\r\n"
+				"Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+				"Connection: close\r\nRetry-After: 5\r\n\r\n%s\n",
+				strlen(why) + 1, why)
+		     : snprintf(msg, sizeof(msg), "err EBUSY %s\n", why);
+	/* A fresh socket's buffer takes this without blocking. */
+	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	d->refused++;
+}
+
+static int accept_all(struct pcond *d, struct listener *l);
+
+static void listeners_watch(struct pcond *d, uint32_t events)
+{
+	struct listener *ls[] = { &d->api, &d->http };
+	for (size_t i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = events, .data.ptr = ls[i] };
+		if (ls[i]->fd >= 0)
+			(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, ls[i]->fd, &ev);
+	}
+}
+
+/*
+ * Out of descriptors, a listener stays readable and accept keeps failing:
+ * watched, it would spin the loop. It is unwatched until a descriptor is
+ * closed (conn_close) or the next sample.
+ */
+static void listeners_pause(struct pcond *d)
+{
+	if (d->paused)
+		return;
+	d->paused = true;
+	d->fd_exhausted++;
+	listeners_watch(d, 0);
+	if (!d->fd_logged)
+		pcond_log(LOG_WARNING, "out of file descriptors: not accepting connections until one is closed");
+	d->fd_logged = true;
+}
+
+void listeners_resume(struct pcond *d)
+{
+	if (!d->paused)
+		return;
+	d->paused = false;
+	listeners_watch(d, EPOLLIN);
 }
 
 int conn_accept(struct pcond *d, struct listener *l)
 {
+	int r = accept_all(d, l);
+	if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
+		listeners_pause(d);
+	else if (r == 0)
+		d->fd_logged = false;
+	return r;
+}
+
+static int accept_all(struct pcond *d, struct listener *l)
+{
+	bool http = l->kind == EV_HTTP_LISTEN;
 	for (;;) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -errno;
-		if (d->n_conns >= d->max_conns) {
-			static const char busy[] = "err EBUSY too many clients\n";
-			if (l->kind == EV_API_LISTEN)
-				(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		socklen_t n = sizeof(cr);
+		if (!http && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0) {
 			close(fd);
+			continue;
+		}
+		const char *why = admit(d, http, cr.uid);
+		if (why) {
+			refuse(d, fd, http, why);
 			continue;
 		}
 		struct conn *c = calloc(1, sizeof(*c));
@@ -90,18 +198,19 @@ int conn_accept(struct pcond *d, struct listener *l)
 			close(fd);
 			continue;
 		}
-		c->kind = l->kind == EV_API_LISTEN ? EV_API_CONN : EV_HTTP_CONN;
+		c->kind = http ? EV_HTTP_CONN : EV_API_CONN;
 		c->fd = fd;
-		c->uid = (uid_t)-1;
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+		c->pid = cr.pid;
 		c->reading = true;
 		c->last_ns = now_ns();
-		if (c->kind == EV_API_CONN) {
-			struct ucred cr;
-			socklen_t n = sizeof(cr);
-			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0) {
-				c->uid = cr.uid;
-				c->pid = cr.pid;
-			}
+		if (http) {
+			c->req_ns = c->last_ns; /* its head is due from the start */
+			/* A scraper that never reads holds at most this much
+			 * kernel memory (TCP would grow it to megabytes). */
+			int sz = CONN_HTTP_SNDBUF;
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -114,6 +223,7 @@ int conn_accept(struct pcond *d, struct listener *l)
 			d->conns->prev = c;
 		d->conns = c;
 		d->n_conns++;
+		*(http ? &d->n_http : &d->n_api) += 1;
 	}
 }
 
@@ -123,6 +233,7 @@ void conn_close(struct pcond *d, struct conn *c)
 {
 	if (c->dead)
 		return;
+	set_more(d, c, false);
 	subs_drop(d, c);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -134,6 +245,10 @@ void conn_close(struct pcond *d, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->n_conns--;
+	listeners_resume(d); /* a descriptor is free again */
+	snapshot_put(d, c->body);
+	c->body = NULL;
+	*(c->kind == EV_HTTP_CONN ? &d->n_http : &d->n_api) -= 1;
 	buf_free(&c->out);
 	c->dead = true;
 	c->prev = NULL;
@@ -150,8 +265,27 @@ void conn_reap(struct pcond *d)
 	}
 }
 
+/* Send what can be sent of c's shared body. 1 all sent, 0 not yet, -1 broken. */
+static int flush_body(struct pcond *d, struct conn *c)
+{
+	while (c->body && c->body_off < c->body->len) {
+		ssize_t n = send(c->fd, c->body->data + c->body_off, c->body->len - c->body_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->body_off += (size_t)n;
+	}
+	snapshot_put(d, c->body);
+	c->body = NULL;
+	return 1;
+}
+
 /* Send what can be sent now. -1 if the connection is to be closed. */
-static int flush_out(struct conn *c)
+static int flush_out(struct pcond *d, struct conn *c)
 {
 	while (c->out.off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.p + c->out.off, c->out.len - c->out.off,
@@ -174,10 +308,15 @@ static int flush_out(struct conn *c)
 		c->out.off += (size_t)n;
 	}
 	c->out.len = c->out.off = 0;
+	int r = flush_body(d, c);
+	if (r <= 0)
+		return r;
 	return c->closing ? -1 : 0;
 }
 
-/* Handle every complete request in c->in (API: lines; HTTP: one head). */
+/* Handle the complete requests in c->in (API: lines; HTTP: one head), at
+ * most CONN_REQS_PER_PASS per loop pass: a client that pipelines thousands
+ * of requests is served in turns with everyone else. */
 static void process_input(struct pcond *d, struct conn *c)
 {
 	size_t used_total = 0;
@@ -185,7 +324,15 @@ static void process_input(struct pcond *d, struct conn *c)
 		c->in_len = 0; /* a subscriber's input means nothing */
 		return;
 	}
-	while (!c->closing && c->out.len - c->out.off < 65536) {
+	if (c->pass != d->pass) {
+		c->pass = d->pass;
+		c->req_done = 0;
+	}
+	while (!c->closing && unsent(c) < 65536) {
+		if (c->req_done >= CONN_REQS_PER_PASS) {
+			set_more(d, c, true);
+			break;
+		}
 		const char *p = c->in + used_total;
 		size_t avail = c->in_len - used_total;
 		if (c->kind == EV_HTTP_CONN) {
@@ -221,6 +368,7 @@ static void process_input(struct pcond *d, struct conn *c)
 			break;
 		}
 		api_request(d, c, p, len);
+		c->req_done++;
 		used_total += used;
 		if (c->stream) {
 			used_total = c->in_len; /* the rest is ignored */
@@ -229,17 +377,21 @@ static void process_input(struct pcond *d, struct conn *c)
 	}
 	memmove(c->in, c->in + used_total, c->in_len - used_total);
 	c->in_len -= used_total;
+	if (c->in_len == 0)
+		c->req_ns = 0;
+	else if (used_total > 0)
+		c->req_ns = now_ns(); /* the rest is the next request */
 }
 
 int conn_flush(struct pcond *d, struct conn *c)
 {
-	if (flush_out(c) < 0 || (c->closing && c->out.len == 0)) {
+	if (flush_out(d, c) < 0 || (c->closing && unsent(c) == 0)) {
 		conn_close(d, c);
 		return -1;
 	}
 	if (c->stream) {
 		subs_catch_up(c);
-		if (flush_out(c) < 0) {
+		if (flush_out(d, c) < 0) {
 			conn_close(d, c);
 			return -1;
 		}
@@ -247,7 +399,11 @@ int conn_flush(struct pcond *d, struct conn *c)
 	/* Read more only while the reply backlog is small: a client that does
 	 * not read its answers cannot make pcond buffer without bound. A
 	 * subscriber is read (to see it leave) until it shuts its side. */
-	c->reading = !c->closing && (c->stream ? c->reading : c->out.len - c->out.off < 65536);
+	c->reading = !c->closing && (c->stream ? c->reading : unsent(c) < 65536);
+	if (unsent(c) == 0)
+		c->out_ns = 0;
+	else if (!c->out_ns)
+		c->out_ns = now_ns();
 	conn_watch(d, c);
 	return 0;
 }
@@ -276,6 +432,8 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 				break;
 			}
 			c->in_len += (size_t)n;
+			if (!c->req_ns)
+				c->req_ns = now_ns();
 		}
 		process_input(d, c);
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
@@ -287,19 +445,48 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events)
 		return;
 	if (!was_stream && c->reading && (c->in_len > 0 || c->eof)) {
 		process_input(d, c);
-		if (c->out.len > c->out.off)
+		if (unsent(c))
 			conn_watch(d, c); /* EPOLLOUT sends it, then reads on */
 		else
 			(void)conn_flush(d, c); /* closes c at EOF with nothing left */
 	}
 }
 
+/*
+ * Close the connections past a deadline. A request must arrive whole within
+ * --request-timeout (CONN_REQUEST_SEC) of its first byte and its answer be read within
+ * CONN_SEND_SEC: deadlines, not idle timers, so a byte every few seconds
+ * holds nothing for long. Subscribers have no deadline: they count against
+ * their user's connections instead.
+ */
 void conn_sweep(struct pcond *d)
 {
 	uint64_t now = now_ns();
+	const uint64_t s = 1000000000ULL;
 	for (struct conn *c = d->conns, *next; c; c = next) {
 		next = c->next;
-		if (!c->stream && now - c->last_ns > (uint64_t)CONN_IDLE_SEC * 1000000000ULL)
+		if (c->stream)
+			continue;
+		bool late = (c->req_ns && now - c->req_ns > d->request_ns) ||
+			    (c->out_ns && now - c->out_ns > CONN_SEND_SEC * s) ||
+			    now - c->last_ns > CONN_IDLE_SEC * s;
+		if (late) {
+			d->expired++;
 			conn_close(d, c);
+		}
+	}
+}
+
+void conn_resume(struct pcond *d)
+{
+	if (d->n_more == 0)
+		return;
+	for (struct conn *c = d->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->more)
+			continue;
+		set_more(d, c, false);
+		process_input(d, c);
+		(void)conn_flush(d, c); /* may close c, never another */
 	}
 }

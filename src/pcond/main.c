@@ -5,6 +5,7 @@
  * signalfd, the API socket and its clients, the HTTP listener and its
  * clients, and the events handle while anyone subscribes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,7 +34,7 @@ struct opts {
 	char *tokens[MAX_TOKENS + 1];
 	size_t n_tokens;
 	enum pcon_backend backend;
-	size_t cap, max_clients;
+	size_t cap, max_clients, max_per_uid, max_http, request_sec;
 };
 
 static void help(void)
@@ -50,7 +51,17 @@ static void help(void)
 	       "                             repeatable; default: all)\n"
 	       "  -b, --backend=NAME         task-state backend: auto, proc, bpf, kernel\n"
 	       "  -n, --max-containers=N     track at most N containers (default 10000)\n"
-	       "      --max-clients=N        serve at most N connections at once (default 256)\n"
+	       "      --max-clients=N        serve at most N API connections at once, a\n"
+	       "                             sixteenth of them (at least 4) kept for root\n"
+	       "                             (default 256)\n"
+	       "      --max-clients-per-uid=N  at most N API connections (subscribers\n"
+	       "                             included) of one user other than root (default 32)\n"
+	       "      --max-http-clients=N   serve at most N HTTP connections at once; more\n"
+	       "                             get 503 (default 64)\n"
+	       "      --request-timeout=SEC  a request must arrive whole within SEC of its\n"
+	       "                             first byte (default 10)\n"
+	       "      --log-level=LEVEL      log at LEVEL and above: err, warning, notice,\n"
+	       "                             info (default), debug\n"
 	       "  -h, --help                 show this help\n"
 	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
 }
@@ -58,12 +69,12 @@ static void help(void)
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("pcond: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	pcond_log(LOG_ERR, "%s", line);
 	return 1;
 }
 
@@ -87,6 +98,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "max-containers", required_argument, NULL, 'n' },
 		{ "max-clients", required_argument, NULL, 'C' },
+		{ "max-clients-per-uid", required_argument, NULL, 'U' },
+		{ "max-http-clients", required_argument, NULL, 'T' },
+		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -118,6 +133,25 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &o->max_clients) < 0)
 				return fail("--max-clients: %s: not a positive number", optarg);
 			break;
+		case 'U':
+			if (parse_size(optarg, &o->max_per_uid) < 0)
+				return fail("--max-clients-per-uid: %s: not a positive number", optarg);
+			break;
+		case 'R':
+			if (parse_size(optarg, &o->request_sec) < 0 || o->request_sec > 3600)
+				return fail("--request-timeout: %s: not a number of seconds (1-3600)", optarg);
+			break;
+		case 'T':
+			if (parse_size(optarg, &o->max_http) < 0)
+				return fail("--max-http-clients: %s: not a positive number", optarg);
+			break;
+		case 'L': {
+			int l = pcond_log_level_from_string(optarg);
+			if (l < 0)
+				return fail("--log-level: %s: not one of err, warning, notice, info, debug", optarg);
+			pcond_log_set_level(l);
+			break;
+		}
 		case 'h': help(); exit(0);
 		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
 		case ':': return fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
@@ -129,119 +163,46 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Room for one fd per tracked container: raise the soft limit to the hard one. */
-static size_t raise_nofile(size_t reserve)
+/* Descriptors pcond needs besides containers and clients: its loop, the
+ * events handle, /proc files, the listeners. */
+#define FD_RESERVE 64
+
+static size_t fds_open(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	size_t n = 0;
+	if (!dir)
+		return 16;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own */
+}
+
+/*
+ * Raise the soft open-file limit to the hard one (pcond holds a directory
+ * per container), then check that every client slot fits beside the
+ * descriptors already open and FD_RESERVE. *ret: descriptors left for
+ * containers. 1 (and an error logged) if the clients do not fit.
+ */
+static int fd_budget(const struct opts *o, size_t *ret)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 1024 - reserve;
+		return fail("getrlimit: %s", strerror(errno));
 	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
+		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
 	}
-	return rl.rlim_cur > reserve + 16 ? (size_t)rl.rlim_cur - reserve : 16;
-}
-
-static int epoll_add(struct pcond *d, struct listener *l)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0 ? -errno : 0;
-}
-
-/* Who holds the socket: the pid at its other end, or 0. */
-static pid_t socket_owner(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pid_t pid = 0;
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		struct ucred cr;
-		socklen_t n = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0)
-			pid = cr.pid;
-	}
-	if (fd >= 0)
-		close(fd);
-	return pid;
-}
-
-/* The API socket, guarded by an flock on PATH.lock: one pcond per socket. */
-static int open_api(struct pcond *d, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail("%s: socket path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
-	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		(void)mkdir(dir, 0755); /* /run/pcon on first start */
-	}
-	free(dir);
-	if (asprintf(&d->lock_path, "%s.lock", path) < 0)
-		return fail("out of memory");
-	int lk = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lk < 0)
-		return fail("%s: %s", d->lock_path, strerror(errno));
-	if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
-		pid_t pid = socket_owner(path);
-		close(lk);
-		free(d->lock_path);
-		d->lock_path = NULL;
-		if (pid > 0)
-			return fail("%s: another pcond (pid %d) is already serving this socket", path, (int)pid);
-		return fail("%s: another pcond is already serving this socket", path);
-	}
-	/* lk stays open (and locked) until exit. */
-	(void)unlink(path); /* a stale socket of a pcond that died */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	d->api.kind = EV_API_LISTEN;
-	d->api.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->api.fd < 0 || bind(d->api.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return fail("%s: cannot create the socket: %s", path, strerror(errno));
-	/* Any local user may read: access control is per request (SO_PEERCRED). */
-	(void)chmod(path, 0666);
-	if (listen(d->api.fd, SOMAXCONN) < 0 || epoll_add(d, &d->api) < 0)
-		return fail("%s: %s", path, strerror(errno));
-	d->socket_path = path;
-	return 0;
-}
-
-/* "[ADDR:]PORT", "[v6addr]:PORT"; ADDR defaults to loopback. */
-static int open_http(struct pcond *d, const char *spec)
-{
-	char host[256] = "127.0.0.1", port[32];
-	const char *colon = strrchr(spec, ':');
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host))
-			return fail("--metrics: %s: expected [ADDR]:PORT", spec);
-		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
-		colon = close + 1;
-	} else if (colon && colon != spec) {
-		if ((size_t)(colon - spec) >= sizeof(host))
-			return fail("--metrics: %s: address too long", spec);
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	}
-	snprintf(port, sizeof(port), "%s", colon ? colon + 1 : spec);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	int r = getaddrinfo(host, port, &hints, &ai);
-	if (r != 0)
-		return fail("--metrics: %s: %s", spec, gai_strerror(r));
-	d->http.kind = EV_HTTP_LISTEN;
-	d->http.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (d->http.fd >= 0)
-		(void)setsockopt(d->http.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (d->http.fd < 0 || bind(d->http.fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-	    listen(d->http.fd, 64) < 0 || epoll_add(d, &d->http) < 0) {
-		r = errno;
-		freeaddrinfo(ai);
-		return fail("--metrics: %s: cannot listen: %s", spec, strerror(r));
-	}
-	freeaddrinfo(ai);
+	size_t need = o->max_clients + o->max_http + FD_RESERVE + fds_open();
+	size_t lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX / 2 ? SIZE_MAX / 2
+										 : (size_t)rl.rlim_cur;
+	if (need >= lim)
+		return fail("--max-clients %zu and --max-http-clients %zu need %zu descriptors, "
+			    "more than the open-file limit of %zu allows", o->max_clients,
+			    o->max_http, need, lim);
+	*ret = lim - need;
 	return 0;
 }
 
@@ -273,7 +234,7 @@ static int open_loop(struct pcond *d)
 			      .tv_nsec = (long)(d->next_ns % 1000000000ULL) },
 	};
 	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
-	    epoll_add(d, &d->signal) < 0 || epoll_add(d, &d->timer) < 0)
+	    pcond_epoll_add(d, &d->signal) < 0 || pcond_epoll_add(d, &d->timer) < 0)
 		return fail("timer: %s", strerror(errno));
 	return 0;
 }
@@ -284,9 +245,13 @@ static void on_timer(struct pcond *d)
 	while (read(d->timer.fd, &exp, sizeof(exp)) > 0)
 		;
 	unsigned int n = pcon_loadavg_due(&d->next_ns, now_ns());
+	if (n > 1)
+		d->tr.skipped += n - 1; /* applied late, in one round */
 	if (n > 0)
 		tracker_sample(&d->tr, n);
 	conn_sweep(d);
+	listeners_resume(d); /* in case no descriptor was closed since */
+	subs_release_idle(d, false);
 }
 
 static void on_signal(struct pcond *d)
@@ -304,7 +269,9 @@ static void run(struct pcond *d)
 {
 	struct epoll_event evs[64];
 	while (!d->quit) {
-		int n = epoll_wait(d->epfd, evs, 64, -1);
+		d->pass++;
+		conn_resume(d);
+		int n = epoll_wait(d->epfd, evs, 64, d->n_more ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -332,34 +299,32 @@ static void run(struct pcond *d)
 	}
 }
 
-/* Remove our socket file, but not one another pcond bound since. */
-static void close_api(struct pcond *d)
-{
-	if (!d->socket_path)
-		return;
-	struct stat a, b;
-	if (fstat(d->api.fd, &a) == 0 && stat(d->socket_path, &b) == 0 && S_ISSOCK(b.st_mode))
-		(void)unlink(d->socket_path);
-	if (d->lock_path)
-		(void)unlink(d->lock_path);
-}
-
 int main(int argc, char **argv)
 {
 	const char *env = getenv("PCON_SOCKET");
 	struct opts o = { .socket = env && *env ? env : PCOND_SOCKET_DEFAULT, .cap = 10000,
-			  .max_clients = 256 };
+			  .max_clients = 256, .max_per_uid = 32, .max_http = 64,
+			  .request_sec = CONN_REQUEST_SEC };
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
-	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .max_conns = o.max_clients };
+	struct pcond d = { .epfd = -1, .api.fd = -1, .http.fd = -1, .lock_fd = -1, .max_api = o.max_clients,
+			   .max_per_uid = o.max_per_uid, .max_http = o.max_http,
+			   .request_ns = o.request_sec * 1000000000ULL };
+	/* root's own slots: what no other user can take, however many users */
+	d.root_reserve = o.max_clients / 16 > 4 ? o.max_clients / 16 : 4;
+	if (d.root_reserve >= o.max_clients)
+		d.root_reserve = o.max_clients - 1;
 	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
 	if (r < 0)
 		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
-	size_t fds = raise_nofile(o.max_clients + 64);
-	if (o.cap > fds) {
-		fprintf(stderr, "pcond: --max-containers lowered from %zu to %zu (open-file limit)\n",
-			o.cap, fds);
-		o.cap = fds;
+	if (fd_budget(&o, &d.fd_budget) != 0) {
+		pcon_close(d.p);
+		return 1;
+	}
+	if (o.cap > d.fd_budget) {
+		pcond_log(LOG_WARNING, "--max-containers lowered from %zu to %zu (open-file limit)",
+			  o.cap, d.fd_budget);
+		o.cap = d.fd_budget;
 	}
 	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
 	if (r < 0) {
@@ -372,22 +337,35 @@ int main(int argc, char **argv)
 		return fail("cannot open the hierarchies: %s", strerror(-r));
 	int rc = open_loop(&d);
 	if (rc == 0)
-		rc = open_api(&d, o.socket);
-	if (rc == 0 && o.metrics)
-		rc = open_http(&d, o.metrics);
+		rc = sd_listen(&d);
+	bool http_passed = d.http.fd >= 0;
+	if (rc == 0 && !d.activated)
+		rc = listen_api(&d, o.socket);
+	if (rc == 0 && o.metrics && d.http.fd < 0)
+		rc = listen_http(&d, o.metrics);
 	if (rc == 0) {
 		tracker_sample(&d.tr, 0);
-		fprintf(stderr, "pcond: watching %zu hierarchies, %zu containers (backend %s); "
-				"socket %s%s%s\n", d.tr.n_trees, d.tr.tracked,
-			pcon_backend_to_string(d.tr.used), o.socket,
-			o.metrics ? ", metrics on " : "", o.metrics ? o.metrics : "");
+		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
+			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked,
+			  pcon_backend_to_string(d.tr.used),
+			  d.activated ? "from the service manager" : o.socket,
+			  d.http.fd >= 0 ? ", metrics on " : "",
+			  d.http.fd < 0 ? "" : http_passed ? "the passed socket" : o.metrics);
+		char ready[128];
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=watching %zu containers\nMAINPID=%d",
+			 d.tr.tracked, (int)getpid());
+		sd_notify_send(ready);
 		run(&d);
+		sd_notify_send("STOPPING=1");
 	}
 	while (d.conns)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
-	close_api(&d);
-	free(d.lock_path);
+	subs_release_idle(&d, true);
+	snapshot_put(&d, d.snap);
+	listen_api_close(&d);
+	if (d.http.fd >= 0)
+		close(d.http.fd);
 	tracker_done(&d.tr);
 	pcon_close(d.p);
 	return rc;

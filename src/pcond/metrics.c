@@ -3,6 +3,10 @@
  * /metrics, one request per connection) serving the OpenMetrics text format.
  * Every per-container value covers the container and its descendants, as the
  * kernel's own memory.current, pids.current and cpuacct.usage do.
+ *
+ * The body is rendered once per sample, at the first scrape after it, and
+ * shared by reference: fifty parallel scrapes cost one rendering, and each
+ * slow reader holds a pointer into it, not a copy.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -148,9 +152,19 @@ static int render_daemon(struct pcond *d, struct buf *b)
 			  "# TYPE pcond_containers_untracked gauge\npcond_containers_untracked %zu\n"
 			  "# HELP pcond_samples Load samples taken.\n# TYPE pcond_samples counter\n"
 			  "pcond_samples_total %llu\n"
+			  "# HELP pcond_samples_skipped Samples that fell due while pcond could not take them (applied late, together).\n"
+			  "# TYPE pcond_samples_skipped counter\npcond_samples_skipped_total %llu\n"
+			  "# HELP pcond_rounds_failed Sample rounds in which a container could not be listed or read.\n"
+			  "# TYPE pcond_rounds_failed counter\npcond_rounds_failed_total %llu\n"
 			  "# HELP pcond_sample_cpu_seconds CPU time of the last sample.\n"
-			  "# TYPE pcond_sample_cpu_seconds gauge\npcond_sample_cpu_seconds %.6f\n",
-			  t->tracked, t->untracked, (unsigned long long)t->rounds, t->last_cpu_s);
+			  "# TYPE pcond_sample_cpu_seconds gauge\npcond_sample_cpu_seconds %.6f\n"
+			  "# HELP pcond_connections_refused Connections refused over a limit.\n"
+			  "# TYPE pcond_connections_refused counter\npcond_connections_refused_total %llu\n"
+			  "# HELP pcond_descriptors_exhausted Times pcond stopped accepting for want of a file descriptor.\n"
+			  "# TYPE pcond_descriptors_exhausted counter\npcond_descriptors_exhausted_total %llu\n",
+			  t->tracked, t->untracked, (unsigned long long)t->rounds,
+			  (unsigned long long)t->skipped, (unsigned long long)t->failed, t->last_cpu_s,
+			  (unsigned long long)d->refused, (unsigned long long)d->fd_exhausted);
 }
 
 int metrics_render(struct pcond *d, struct buf *b)
@@ -163,6 +177,42 @@ int metrics_render(struct pcond *d, struct buf *b)
 	if (r == 0)
 		r = render_daemon(d, b);
 	return r == 0 ? buf_printf(b, "# EOF\n") : r;
+}
+
+void snapshot_put(struct pcond *d, struct snapshot *s)
+{
+	if (!s || --s->refs > 0)
+		return;
+	if (d->snap == s)
+		d->snap = NULL;
+	d->snap_bytes -= s->len;
+	free(s);
+}
+
+struct snapshot *metrics_snapshot(struct pcond *d)
+{
+	if (d->snap && d->snap->gen == d->tr.generation) {
+		d->snap->refs++;
+		return d->snap;
+	}
+	if (d->snap_bytes > METRICS_HELD_MAX)
+		return NULL; /* slow readers hold too much already */
+	struct buf b = { 0 };
+	struct snapshot *s = NULL;
+	uint64_t t0 = now_ns();
+	if (metrics_render(d, &b) == 0 && (s = malloc(sizeof(*s) + b.len))) {
+		memcpy(s->data, b.p, b.len);
+		s->len = b.len;
+		s->gen = d->tr.generation;
+		s->refs = 2; /* d->snap's, and the caller's */
+		d->snap_bytes += s->len;
+		d->renders++;
+		d->render_ns = now_ns() - t0;
+		snapshot_put(d, d->snap);
+		d->snap = s;
+	}
+	buf_free(&b);
+	return s;
 }
 
 static void http_reply(struct conn *c, const char *status, const char *type, const char *body,
@@ -207,13 +257,17 @@ void http_request(struct pcond *d, struct conn *c, const char *head, size_t len)
 		static const char msg[] = "not found; try /metrics\n";
 		return http_reply(c, "404 Not Found", text, msg, sizeof(msg) - 1, false);
 	}
-	struct buf body = { 0 };
-	if (metrics_render(d, &body) < 0) {
-		static const char msg[] = "metrics too large\n";
-		buf_free(&body);
-		return http_reply(c, "500 Internal Server Error", text, msg, sizeof(msg) - 1, false);
+	struct snapshot *body = metrics_snapshot(d);
+	if (!body) {
+		static const char msg[] = "metrics unavailable now, try again\n";
+		return http_reply(c, "503 Service Unavailable", text, msg, sizeof(msg) - 1, false);
 	}
 	http_reply(c, "200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8",
-		   body.p, body.len, is_head);
-	buf_free(&body);
+		   NULL, body->len, true);
+	if (is_head) {
+		snapshot_put(d, body);
+		return;
+	}
+	c->body = body; /* sent after the head, by reference */
+	c->body_off = 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include "pcon/events.h"
 #include "pcon/loadavg.h"
@@ -60,7 +61,11 @@ struct tracker {
 	bool cap_logged;
 	bool full_scan;          /* this round lists every directory again */
 	uint64_t rounds;         /* samples taken */
+	uint64_t skipped;        /* samples due while pcond could not take them */
+	uint64_t failed;         /* rounds with a read or scan error */
+	uint64_t scan_errors;    /* directories that could not be listed */
 	uint64_t read_errors;
+	uint64_t generation;     /* changes whenever the counts do */
 	double last_cpu_s;       /* CPU time of the last round */
 	double last_wall_s;
 };
@@ -96,26 +101,40 @@ enum ev_kind {
 
 #define CONN_IN_MAX 8192 /* >= PROTO_LINE_MAX; an HTTP request head */
 #define CONN_OUT_MAX (64u << 20)
-#define CONN_IDLE_SEC 60
+#define CONN_IDLE_SEC 60     /* a connection with nothing under way */
+#define CONN_REQUEST_SEC 10  /* from a request's first byte to its last */
+#define CONN_SEND_SEC 30     /* from an answer's first byte queued to its last sent */
 #define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
+#define CONN_HTTP_SNDBUF (64 << 10) /* an HTTP socket's send buffer (the kernel doubles it) */
+#define METRICS_HELD_MAX (64u << 20) /* /metrics bodies kept for readers, all together */
+#define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
+#define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
 
 struct conn {
 	enum ev_kind kind;   /* first: what epoll's data.ptr points at */
 	int fd;
-	uid_t uid;           /* SO_PEERCRED (Unix socket) */
+	uid_t uid;           /* SO_PEERCRED (Unix socket); HTTP: (uid_t)-1 */
+	gid_t gid;
 	pid_t pid;
 	char in[CONN_IN_MAX];
 	size_t in_len;
 	struct buf out;
+	struct snapshot *body; /* HTTP: the shared /metrics body sent after out */
+	size_t body_off;
 	bool closing;        /* close once out is sent */
 	bool eof;            /* the client shut its writing side */
 	bool reading;        /* EPOLLIN wanted */
 	uint64_t last_ns;    /* last activity (monotonic) */
+	uint64_t req_ns;     /* first byte of the request under way, or 0 */
+	uint64_t out_ns;     /* when the unsent answer was queued, or 0 */
 	bool dead;           /* closed: freed after this round of the loop */
 	bool stream;         /* subscribed: out carries event lines, input is ignored */
 	size_t n_subs;       /* its subscriptions not yet gone */
 	uint64_t dropped;    /* its events not queued since its last lost line */
 	uint64_t kernel_lost; /* the kernel's lost counts it could not be told yet */
+	bool more;           /* complete requests left over for the next pass */
+	uint64_t pass;       /* the loop pass req_done counts in */
+	unsigned req_done;   /* requests served in that pass */
 	struct conn *prev, *next;
 };
 
@@ -123,6 +142,14 @@ struct conn {
 struct sub {
 	int id;
 	struct conn *c;
+};
+
+/* One rendering of /metrics, shared by every scrape of its sample. */
+struct snapshot {
+	unsigned refs;
+	uint64_t gen;        /* the tracker generation it shows */
+	size_t len;
+	char data[];
 };
 
 struct listener {
@@ -137,21 +164,68 @@ struct pcond {
 	struct listener timer, signal, api, http;
 	struct conn *conns;
 	struct conn *graveyard;    /* closed this round: an event may still name them */
-	size_t n_conns, max_conns;
+	size_t n_conns;            /* API and HTTP */
+	size_t n_api, max_api;     /* API connections, subscribers included */
+	size_t max_per_uid;        /* API connections of one uid other than root */
+	size_t root_reserve;       /* API slots only root may take */
+	size_t n_http, max_http;   /* HTTP connections */
+	uint64_t refused;          /* connections refused over a limit */
+	uint64_t expired;          /* connections closed past a deadline */
+	uint64_t request_ns;       /* --request-timeout */
+	bool paused;               /* listeners unwatched: no descriptor free */
+	bool fd_logged;
+	uint64_t fd_exhausted;     /* times accept ran out of descriptors */
+	size_t fd_budget;          /* descriptors left for containers */
 	struct pcon_events *ev;    /* while anyone subscribes */
 	struct listener events;    /* its fd in the loop */
+	uint64_t ev_idle_ns;       /* when its last subscriber left, or 0 */
+	uint64_t ev_loads;         /* times it was created */
+	struct creds *creds;
+	char *line;                /* one event line being formatted (PROTO_EVENT_MAX) */
+	struct snapshot *snap;     /* the latest /metrics body, or NULL */
+	size_t snap_bytes;         /* bodies alive, readers' included */
+	uint64_t renders;          /* /metrics bodies rendered */
+	uint64_t render_ns;        /* how long the last one took */       /* visible.c: tasks' ids, kept past their end */
+	uint64_t pass;             /* loop passes */
+	size_t n_more;             /* connections with requests left over */
 	struct sub *subs;
 	size_t n_subs;
 	int64_t mono_to_real_ns;   /* event stamps to the epoch */
 	uint64_t next_ns;          /* monotonic due time of the next sample */
 	uint64_t started_ns;
-	const char *socket_path;
-	char *lock_path;
+	const char *socket_path;   /* the socket file bound, while it is ours */
+	dev_t sock_dev;            /* and its identity, to remove only ours */
+	ino_t sock_ino;
+	char *lock_path;           /* PATH.lock, while pcond holds it */
+	int lock_fd;
+	bool activated;            /* listeners passed by the service manager */
 	bool quit;
 	bool verbose;
 };
 
 uint64_t now_ns(void);
+
+/* log.c: one line on stderr at or above the level (LOG_ERR ... LOG_DEBUG),
+ * with journal priority prefixes when stderr is the journal. */
+void pcond_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pcond_log_set_level(int level);
+/* Log at LOG_ERR; returns 1 (pcond's exit status for an error at start). */
+int pcond_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int pcond_log_get_level(void);
+/* "err", "warning", "info", "debug", ... or 0-7; -EINVAL otherwise. */
+int pcond_log_level_from_string(const char *s);
+
+/* listen.c: the API socket at path (and PATH.lock); the HTTP listener at
+ * [ADDR:]PORT. 0, or 1 with the error logged. */
+int listen_api(struct pcond *d, const char *path);
+void listen_api_close(struct pcond *d);
+int listen_http(struct pcond *d, const char *spec);
+int pcond_epoll_add(struct pcond *d, struct listener *l);
+
+/* sd.c: tell the service manager (NOTIFY_SOCKET) "READY=1" etc.; take the
+ * listeners it passed (LISTEN_FDS): 0 (none passed is fine) or 1, logged. */
+void sd_notify_send(const char *state);
+int sd_listen(struct pcond *d);
 
 /* conn.c */
 int conn_accept(struct pcond *d, struct listener *l);
@@ -159,6 +233,10 @@ void conn_event(struct pcond *d, struct conn *c, uint32_t events);
 void conn_close(struct pcond *d, struct conn *c);
 void conn_reap(struct pcond *d); /* free the connections closed this round */
 void conn_sweep(struct pcond *d); /* close idle connections */
+/* Watch the listeners again after running out of descriptors. */
+void listeners_resume(struct pcond *d);
+/* Serve the requests left over from the last pass (CONN_REQS_PER_PASS). */
+void conn_resume(struct pcond *d);
 /* Send what can be sent, then re-arm epoll; closes c (returns -1) when it
  * is done or broken. */
 int conn_flush(struct pcond *d, struct conn *c);
@@ -166,10 +244,19 @@ int conn_flush(struct pcond *d, struct conn *c);
 /* subs.c: event subscriptions */
 void subs_request(struct pcond *d, struct conn *c, const char *spec, bool recursive);
 void subs_dispatch(struct pcond *d);
+/* Free the events handle if nobody subscribed for a while (now: at once). */
+void subs_release_idle(struct pcond *d, bool now);
 /* End every subscription of c (it is closing). */
 void subs_drop(struct pcond *d, struct conn *c);
 /* c's backlog drained: tell it what it missed. */
 void subs_catch_up(struct conn *c);
+
+/* visible.c: may c see ev's private parts (exit status, signal, exec
+ * name)? Only if /proc would show them to c's uid. */
+bool visible_private(struct pcond *d, const struct conn *c, const struct pcon_event *ev);
+/* Remember ev's task's ids for its exit (fork, exec, uid/gid events). */
+void visible_note(struct pcond *d, const struct pcon_event *ev);
+void visible_done(struct pcond *d);
 
 /* api.c: one request line of a Unix-socket client; appends the reply. */
 void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);
@@ -177,5 +264,10 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);
 void http_request(struct pcond *d, struct conn *c, const char *head, size_t len);
 /* The OpenMetrics exposition of everything tracked. */
 int metrics_render(struct pcond *d, struct buf *b);
+/* The body for the tracker's current sample, rendered at its first scrape
+ * and shared by the rest; a reference, or NULL (out of memory, or too many
+ * bytes held by slow readers). */
+struct snapshot *metrics_snapshot(struct pcond *d);
+void snapshot_put(struct pcond *d, struct snapshot *s); /* NULL is fine */
 
 #endif

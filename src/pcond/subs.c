@@ -1,6 +1,7 @@
 /*
  * pcond's event subscriptions: one events handle for every subscriber,
- * created at the first subscription and freed when the last one leaves.
+ * created at the first subscription and freed a while after the last one
+ * leaves.
  * Each event becomes one "event k=v ..." line on the connections that
  * subscribed to its container. A subscriber that does not read never holds
  * pcond up: its backlog is bounded (CONN_STREAM_MAX), events beyond it are
@@ -16,8 +17,6 @@
 #include <time.h>
 
 #include "pcond.h"
-
-#define ESC_MAX (3 * 4096 + 1)
 
 static int64_t mono_to_real(void)
 {
@@ -62,25 +61,42 @@ static void sub_remove(struct pcond *d, struct sub *s)
 	*s = d->subs[--d->n_subs];
 }
 
-/* Free the events handle once nobody subscribes. */
-static void events_release(struct pcond *d)
+/* Free the events handle once nobody has subscribed for EVENTS_LINGER_NS:
+ * loading it costs about 17 ms (the eBPF move tracker, the proc connector),
+ * so a client that subscribes and leaves in a loop pays it once, not per
+ * connection. Called from the sample timer. */
+void subs_release_idle(struct pcond *d, bool now)
 {
 	if (!d->ev || d->n_subs > 0)
+		return;
+	if (!now && now_ns() - d->ev_idle_ns < EVENTS_LINGER_NS)
 		return;
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->events.fd, NULL);
 	pcon_events_free(d->ev);
 	d->ev = NULL;
 	free(d->subs);
 	d->subs = NULL;
+	visible_done(d);
+	free(d->line);
+	d->line = NULL;
+}
+
+/* The last subscriber left: start the linger. */
+static void events_release(struct pcond *d)
+{
+	if (d->ev && d->n_subs == 0 && !d->ev_idle_ns)
+		d->ev_idle_ns = now_ns();
 }
 
 static int events_acquire(struct pcond *d)
 {
+	d->ev_idle_ns = 0;
 	if (d->ev)
 		return 0;
 	int r = pcon_events_new(d->p, 0, &d->ev);
 	if (r < 0)
 		return r;
+	d->ev_loads++;
 	d->events.kind = EV_EVENTS;
 	d->events.fd = pcon_events_fd(d->ev);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->events };
@@ -99,65 +115,83 @@ static void reply_err(struct conn *c, const char *code, const char *msg)
 	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
 }
 
-/* Subscribe c to every hierarchy of spec; all or nothing. */
-static int subscribe_all(struct pcond *d, struct conn *c, const struct pcon_spec *spec,
-			 unsigned flags, const char **ret_code)
+static void containers_free(struct pcon_container **ct, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pcon_container_free(ct[i]);
+}
+
+/* Subscribe c to every container of ct; all or nothing. */
+static int subscribe_all(struct pcond *d, struct conn *c, struct pcon_container **ct, size_t n,
+			 unsigned flags)
 {
 	size_t first = d->n_subs;
 	int r = 0;
-	struct sub *v = realloc(d->subs, (d->n_subs + spec->n) * sizeof(*v));
+	struct sub *v = realloc(d->subs, (d->n_subs + n) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	d->subs = v;
-	for (size_t i = 0; i < spec->n && r >= 0; i++) {
-		struct pcon_container *ct;
-		r = pcon_container_open(spec->hiers[i], spec->path, &ct);
-		if (r < 0)
-			break;
-		r = pcon_events_subscribe(d->ev, ct, flags);
-		pcon_container_free(ct);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = pcon_events_subscribe(d->ev, ct[i], flags);
 		if (r >= 0) {
 			d->subs[d->n_subs++] = (struct sub){ .id = r, .c = c };
 			c->n_subs++;
 		}
 	}
-	if (r < 0) {
-		*ret_code = r == -ENOENT ? "ENOENT" : r == -EACCES || r == -EPERM ? "EPERM" : "EIO";
+	if (r < 0)
 		while (d->n_subs > first)
 			sub_remove(d, &d->subs[d->n_subs - 1]);
-	}
 	return r < 0 ? r : 0;
 }
 
+static const char *errno_code(int r)
+{
+	return r == -ENOENT ? "ENOENT" : r == -EACCES || r == -EPERM ? "EPERM" : "EIO";
+}
+
+/*
+ * Nothing costly happens before the request is known to be good: the name
+ * is parsed and every container opened first; only then are the kernel's
+ * event sources loaded (once, kept while anyone subscribes).
+ */
 void subs_request(struct pcond *d, struct conn *c, const char *name, bool recursive)
 {
-	if (c->uid != 0 && proc_hides_pids())
-		return reply_err(c, "EPERM", "/proc hides other users' tasks here (hidepid): "
-					     "only root may subscribe");
 	struct pcon_spec spec;
 	int r = pcon_spec_parse(d->p, name, &spec);
 	if (r == -ENODEV)
 		return reply_err(c, "ENODEV", "no such hierarchy");
 	if (r < 0)
 		return reply_err(c, "EINVAL", "bad container name");
-	const char *code = "EIO";
+	struct pcon_container *ct[PCON_SPEC_MAX_HIERS];
+	size_t n = 0;
+	for (; n < spec.n; n++) {
+		r = pcon_container_open(spec.hiers[n], spec.path, &ct[n]);
+		if (r < 0)
+			break;
+	}
+	pcon_spec_done(&spec);
+	if (r < 0) {
+		containers_free(ct, n);
+		return reply_err(c, errno_code(r), r == -ENOENT ? "no such container" : strerror(-r));
+	}
+	if (c->uid != 0 && proc_hides_pids()) {
+		containers_free(ct, n);
+		return reply_err(c, "EPERM", "/proc hides other users' tasks here (hidepid): "
+					     "only root may subscribe");
+	}
 	r = events_acquire(d);
 	if (r < 0) {
-		pcon_spec_done(&spec);
-		code = r == -EPERM || r == -EACCES ? "EPERM" : "EIO";
+		containers_free(ct, n);
 		char msg[128];
 		snprintf(msg, sizeof(msg), "cannot listen to the kernel's process events: %s",
 			 strerror(-r));
-		return reply_err(c, code, msg);
+		return reply_err(c, r == -EPERM || r == -EACCES ? "EPERM" : "EIO", msg);
 	}
-	r = subscribe_all(d, c, &spec, recursive ? PCON_EVENTS_RECURSIVE : 0, &code);
-	size_t n = spec.n;
-	pcon_spec_done(&spec);
+	r = subscribe_all(d, c, ct, n, recursive ? PCON_EVENTS_RECURSIVE : 0);
+	containers_free(ct, n);
 	if (r < 0) {
 		events_release(d);
-		if (r == -ENOENT)
-			return reply_err(c, code, "no such container");
-		return reply_err(c, code, strerror(-r));
+		return reply_err(c, errno_code(r), r == -ENOENT ? "no such container" : strerror(-r));
 	}
 	c->stream = true;
 	(void)buf_printf(&c->out, "ok %zu moves=%d\n", n, pcon_events_tracks_moves(d->ev));
@@ -165,71 +199,19 @@ void subs_request(struct pcond *d, struct conn *c, const char *name, bool recurs
 
 /* ---- one event as a line ------------------------------------------------ */
 
-static int put_common(struct pcond *d, struct buf *b, const struct pcon_event *ev)
+/* Append ev's line (lib/proto.c's codec) to c's output, as c may see it;
+ * on failure it is as it was. */
+static int put_event(struct pcond *d, struct conn *c, const struct pcon_event *ev, unsigned flags)
 {
-	int64_t real = (int64_t)ev->time_ns + d->mono_to_real_ns;
-	int r = buf_printf(b, "event time=%lld.%06lld type=%s", (long long)(real / 1000000000),
-			   (long long)(real % 1000000000 / 1000), pcon_event_type_to_string(ev->type));
-	if (r < 0 || !ev->hier)
-		return r;
-	static char hier[512], path[ESC_MAX], name[512 + ESC_MAX + 3];
-	char full[4096 + 512];
-	snprintf(full, sizeof(full), "%s:%s", ev->hier->name, ev->path);
-	if (proto_escape(ev->hier->name, hier, sizeof(hier)) < 0 ||
-	    proto_escape(ev->path, path, sizeof(path)) < 0 ||
-	    proto_escape(full, name, sizeof(name)) < 0)
-		return -ENAMETOOLONG;
-	return buf_printf(b, " container=%s hierarchy=%s path=%s", name, hier, path);
-}
-
-static int put_task(struct buf *b, const struct pcon_event *ev)
-{
-	int r = buf_printf(b, " pid=%d tid=%d cached=%d", (int)ev->pid, (int)ev->tid,
-			   ev->flags & PCON_EVENT_F_CACHED ? 1 : 0);
-	static char esc[ESC_MAX];
-	switch (ev->type) {
-	case PCON_EVENT_FORK:
-		return r < 0 ? r : buf_printf(b, " parent_pid=%d parent_tid=%d",
-					      (int)ev->parent_pid, (int)ev->parent_tid);
-	case PCON_EVENT_EXEC:
-		if (r < 0 || !ev->comm)
-			return r;
-		return proto_escape(ev->comm, esc, sizeof(esc)) < 0 ? -ENAMETOOLONG
-								    : buf_printf(b, " comm=%s", esc);
-	case PCON_EVENT_EXIT:
-		if (r < 0)
-			return r;
-		if (WIFSIGNALED(ev->exit_code))
-			return buf_printf(b, " signal=%d", WTERMSIG(ev->exit_code));
-		return buf_printf(b, " code=%d", WEXITSTATUS(ev->exit_code));
-	case PCON_EVENT_UID:
-	case PCON_EVENT_GID:
-		return r < 0 ? r : buf_printf(b, ev->type == PCON_EVENT_UID ? " ruid=%u euid=%u"
-									  : " rgid=%u egid=%u",
-					      ev->rid, ev->eid);
-	case PCON_EVENT_MOVE:
-		if (r < 0 || !ev->from_path)
-			return r;
-		return proto_escape(ev->from_path, esc, sizeof(esc)) < 0
-			       ? -ENAMETOOLONG : buf_printf(b, " from=%s", esc);
-	default:
-		return r;
-	}
-}
-
-/* Append ev's line to b; on failure b is as it was. */
-static int put_event(struct pcond *d, struct buf *b, const struct pcon_event *ev)
-{
-	size_t mark = b->len;
-	int r = put_common(d, b, ev);
-	if (r >= 0 && ev->type != PCON_EVENT_EMPTY && ev->type != PCON_EVENT_POPULATED &&
-	    ev->type != PCON_EVENT_GONE)
-		r = put_task(b, ev);
-	if (r >= 0)
-		r = buf_put(b, "\n", 1);
-	if (r < 0)
-		b->len = mark;
-	return r;
+	if (!d->line && !(d->line = malloc(PROTO_EVENT_MAX)))
+		return -ENOMEM;
+	bool priv = ev->type != PCON_EVENT_EXEC && ev->type != PCON_EVENT_EXIT;
+	if (!priv && !visible_private(d, c, ev))
+		flags |= PROTO_EVENT_WITHHELD;
+	int n = proto_event_format(ev, ev->hier ? ev->hier->name : NULL,
+				   (int64_t)ev->time_ns + d->mono_to_real_ns, flags, d->line,
+				   PROTO_EVENT_MAX);
+	return n < 0 ? n : buf_put(&c->out, d->line, (size_t)n);
 }
 
 static size_t backlog(const struct conn *c)
@@ -242,7 +224,7 @@ static size_t backlog(const struct conn *c)
 static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
 	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
-	    put_event(d, &c->out, ev) < 0)
+	    put_event(d, c, ev, 0) < 0)
 		c->dropped++;
 }
 
@@ -250,17 +232,20 @@ static void queue(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 static void queue_lost(struct pcond *d, struct conn *c, const struct pcon_event *ev)
 {
 	if (c->dropped || c->kernel_lost || backlog(c) >= CONN_STREAM_MAX ||
-	    put_common(d, &c->out, ev) < 0 ||
-	    buf_printf(&c->out, " count=%llu source=kernel\n", (unsigned long long)ev->lost) < 0)
+	    put_event(d, c, ev, 0) < 0)
 		c->kernel_lost += ev->lost;
 }
 
-static int put_lost(struct buf *b, uint64_t n, const char *source)
+/* "n events lost" now, by the kernel or by pcond (flags). */
+static int put_lost(struct buf *b, uint64_t n, unsigned flags)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return buf_printf(b, "event time=%lld.%06ld type=lost count=%llu source=%s\n",
-			  (long long)ts.tv_sec, ts.tv_nsec / 1000, (unsigned long long)n, source);
+	struct pcon_event ev = { .type = PCON_EVENT_LOST, .subscription = -1, .lost = n };
+	char line[256];
+	int len = proto_event_format(&ev, NULL, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+				     flags, line, sizeof(line));
+	return len < 0 ? len : buf_put(b, line, (size_t)len);
 }
 
 void subs_catch_up(struct conn *c)
@@ -268,9 +253,9 @@ void subs_catch_up(struct conn *c)
 	if (!c->stream || backlog(c) > CONN_STREAM_MAX / 2)
 		return;
 	/* Queued past the bound if need be: at most two lines per drain. */
-	if (c->kernel_lost && put_lost(&c->out, c->kernel_lost, "kernel") == 0)
+	if (c->kernel_lost && put_lost(&c->out, c->kernel_lost, 0) == 0)
 		c->kernel_lost = 0;
-	if (c->dropped && put_lost(&c->out, c->dropped, "pcond") == 0)
+	if (c->dropped && put_lost(&c->out, c->dropped, PROTO_EVENT_SOURCE_PCOND) == 0)
 		c->dropped = 0;
 }
 
@@ -293,12 +278,16 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 	if (!s)
 		return 0;
 	struct conn *c = s->c;
+	if (c->uid != 0 && (ev->type == PCON_EVENT_FORK || ev->type == PCON_EVENT_EXEC ||
+			    ev->type == PCON_EVENT_UID || ev->type == PCON_EVENT_GID ||
+			    ev->type == PCON_EVENT_MOVE))
+		visible_note(d, ev); /* for its exit, when it may be gone */
 	if (ev->type != PCON_EVENT_GONE) {
 		queue(d, c, ev);
 		return 0;
 	}
 	/* Its last event: told even past the bound, like a lost line. */
-	(void)put_event(d, &c->out, ev);
+	(void)put_event(d, c, ev, 0);
 	sub_remove(d, s);
 	if (c->n_subs == 0)
 		c->closing = true; /* nothing left to tell: close once sent */
@@ -308,8 +297,8 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 void subs_dispatch(struct pcond *d)
 {
 	int r = pcon_events_dispatch(d->ev, on_event, d);
-	if (r < 0 && d->verbose)
-		fprintf(stderr, "pcond: reading events: %s\n", strerror(-r));
+	if (r < 0)
+		pcond_log(LOG_DEBUG, "reading events: %s", strerror(-r));
 	for (struct conn *c = d->conns, *next; c; c = next) {
 		next = c->next;
 		if (!c->stream)

@@ -326,6 +326,8 @@ static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *sn
 		n->extra = (struct pcon_taskstats){ 0 }; /* no child over the cap */
 	else
 		r = sync_kids(t, snap, n);
+	if (r < 0 && r != -ENOENT)
+		t->scan_errors++;
 	if (r < 0)
 		return r == -ENOENT && n->parent ? -ENOENT : 0;
 	struct pcon_taskstats own;
@@ -369,7 +371,7 @@ static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *sn
 void tracker_sample(struct tracker *t, unsigned int n)
 {
 	double c0 = cpu_seconds();
-	uint64_t w0 = now_ns();
+	uint64_t w0 = now_ns(), errors = t->read_errors + t->scan_errors;
 	t->untracked = 0;
 	t->full_scan = n == 0 || t->rounds % RESCAN_EVERY == 0;
 	for (size_t i = 0; i < t->n_trees; i++) {
@@ -382,13 +384,16 @@ void tracker_sample(struct tracker *t, unsigned int n)
 	}
 	if (n)
 		t->rounds++;
+	t->generation++;
+	if (t->read_errors + t->scan_errors != errors)
+		t->failed++;
 	t->last_cpu_s = cpu_seconds() - c0;
 	t->last_wall_s = (double)(now_ns() - w0) / 1e9;
 	if (n)
 		tracker_roots_now(t); /* the sample's update of the roots, replaced */
 	if (t->untracked && !t->cap_logged)
-		fprintf(stderr, "pcond: tracking cap of %zu containers reached: %zu more are "
-				"not tracked (their threads still count in their parents' load; "
-				"raise --max-containers)\n", t->cap, t->untracked);
+		pcond_log(LOG_WARNING, "tracking cap of %zu containers reached: %zu more are "
+			  "not tracked (their threads still count in their parents' load; "
+			  "raise --max-containers)", t->cap, t->untracked);
 	t->cap_logged = t->untracked > 0;
 }

@@ -12,10 +12,18 @@ else
 fi
 for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.0 opt/pcon/lib/libpcon.a \
 	opt/pcon/lib/pkgconfig/libpcon.pc opt/pcon/share/man/man1/pcon.1 \
-	opt/pcon/bin/pcond opt/pcon/share/man/man8/pcond.8 opt/pcon/lib/systemd/system/pcond.service; do
+	opt/pcon/bin/pcond opt/pcon/share/man/man8/pcond.8 opt/pcon/lib/systemd/system/pcond.service \
+	opt/pcon/lib/systemd/system/pcond.socket; do
 	check "installed $f" [ -e "$d/$f" ]
 done
 check "the unit starts the installed pcond" grep -q "^ExecStart=/opt/pcon/bin/pcond " "$d/opt/pcon/lib/systemd/system/pcond.service"
+check "the service tells systemd when it is ready" grep -qx "Type=notify" "$d/opt/pcon/lib/systemd/system/pcond.service"
+check "the socket unit holds the API socket, open to every user" \
+	bash -c 'grep -qx "ListenStream=/run/pcon/pcond.sock" "$1" && grep -qx "SocketMode=0666" "$1"' _ "$d/opt/pcon/lib/systemd/system/pcond.socket"
+if command -v systemd-analyze >/dev/null; then
+	out=$(cd "$d/opt/pcon/lib/systemd/system" && systemd-analyze verify --man=no ./pcond.socket 2>&1 | grep -v "not executable\|No such file" | grep -i "pcond\.\(socket\|service\):")
+	check "systemd-analyze finds nothing wrong with the units${out:+: $out}" [ -z "$out" ]
+fi
 cat >"$d/count.c" <<'C'
 #include <stdio.h>
 #include <pcon/pcon.h>

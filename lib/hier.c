@@ -98,6 +98,7 @@ _public_ int pcon_open(const char *sysroot, struct pcon **ret)
 		return -ENOMEM;
 	p->proc_fd = -EBADF;
 	taskstate_bpf_setup(p);
+	p->ts.fd_budget = SIZE_MAX;
 	if (!(p->sysroot = strdup(sysroot)))
 		return -ENOMEM;
 

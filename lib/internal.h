@@ -53,6 +53,7 @@ struct pcon {
 		size_t recs_size;
 		uint32_t recs_max;
 		struct statcache *stats;      /* proc: kept-open stat files */
+		size_t fd_budget;             /* for them; SIZE_MAX: the default */
 		struct mnl_socket *nl;        /* taskstats netlink socket */
 		unsigned portid, seq;
 		uint16_t family;

@@ -33,13 +33,15 @@ static size_t slot_of(const struct statcache *c, pid_t tid)
 	return ((size_t)(uint32_t)tid * 2654435761u) & (c->cap - 1);
 }
 
-int statcache_new(struct statcache **ret)
+int statcache_new(size_t budget, struct statcache **ret)
 {
 	struct rlimit rl;
 	struct statcache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+	if (budget != SIZE_MAX)
+		c->budget = budget;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		c->budget = rl.rlim_cur > 256 ? (size_t)(rl.rlim_cur - 128) / 2 : 0;
 	else
 		c->budget = 1u << 16;

@@ -11,7 +11,8 @@
 
 struct statcache;
 
-int statcache_new(struct statcache **ret);
+/* budget: how many fds it may keep; SIZE_MAX: half the soft open-file limit. */
+int statcache_new(size_t budget, struct statcache **ret);
 void statcache_free(struct statcache *c);
 /* The kept fd of tid's stat file, or -ENOENT. Safe from several threads at
  * once while nothing is put or dropped. */

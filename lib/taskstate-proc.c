@@ -178,7 +178,7 @@ static int read_parallel(int proc_fd, struct statcache *sc, const pid_t *tids, s
 
 int taskstate_proc_read_tids(struct pcon *p, const pid_t *tids, size_t n, struct pcon_taskstats *acc)
 {
-	if (!p->ts.stats && statcache_new(&p->ts.stats) < 0)
+	if (!p->ts.stats && statcache_new(p->ts.fd_budget, &p->ts.stats) < 0)
 		p->ts.stats = NULL; /* no memory for the table: read without it */
 	return read_parallel(pcon_proc_fd(p), p->ts.stats, tids, n, acc);
 }
@@ -190,4 +190,13 @@ int taskstate_proc_read(struct pcon *p, const struct pcon_container *c, struct p
 	if (n < 0)
 		return n;
 	return taskstate_proc_read_tids(p, tids, (size_t)n, acc);
+}
+
+_public_ void pcon_taskstate_set_fd_budget(struct pcon *p, size_t n)
+{
+	if (!p)
+		return;
+	p->ts.fd_budget = n;
+	statcache_free(p->ts.stats); /* made again, within the new budget, when next needed */
+	p->ts.stats = NULL;
 }

@@ -7,6 +7,7 @@
 #define PCON_TASKSTATE_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pcon/pcon.h"
@@ -78,6 +79,14 @@ struct pcon_taskstate_info {
 	enum pcon_walk walk;       /* bpf: the walk that ran */
 	int fallback;              /* auto: bpf's error (<0) when proc answered instead, else 0 */
 };
+
+/*
+ * How many descriptors the proc backend may keep open in p (one per thread
+ * it reads: re-reading a kept file costs about half of opening it again).
+ * The default is half of the soft open-file limit when it is first needed;
+ * 0 keeps none. An application that counts its descriptors sets it.
+ */
+void pcon_taskstate_set_fd_budget(struct pcon *p, size_t n);
 
 /* Add the counts of b to a (and merge what b could not see). */
 void pcon_taskstats_add(struct pcon_taskstats *a, const struct pcon_taskstats *b);

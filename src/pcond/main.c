@@ -326,6 +326,8 @@ int main(int argc, char **argv)
 			  o.cap, d.fd_budget);
 		o.cap = d.fd_budget;
 	}
+	/* What no container may take is the proc backend's, for kept stat files. */
+	pcon_taskstate_set_fd_budget(d.p, d.fd_budget - o.cap);
 	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
 	if (r < 0) {
 		tracker_done(&d.tr);

@@ -30,7 +30,7 @@ static struct statcache *with_budget_500(void)
 	rl.rlim_cur = 1128;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	struct statcache *c;
-	assert_int_equal(statcache_new(&c), 0);
+	assert_int_equal(statcache_new(SIZE_MAX, &c), 0);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	return c;
 }
@@ -60,6 +60,24 @@ static void test_put_get_drop(void **state)
 	statcache_free(c);
 	for (int i = 0; i < 500; i++)
 		assert_false(is_open(fds[i]));
+}
+
+static void test_budget_set(void **state)
+{
+	(void)state;
+	struct statcache *c;
+	assert_int_equal(statcache_new(0, &c), 0); /* what pcon_taskstate_set_fd_budget(p, 0) gives */
+	int fd = new_fd();
+	assert_false(statcache_put(c, 1, fd));
+	close(fd);
+	statcache_free(c);
+	assert_int_equal(statcache_new(2, &c), 0);
+	assert_true(statcache_put(c, 1, new_fd()));
+	assert_true(statcache_put(c, 2, new_fd()));
+	fd = new_fd();
+	assert_false(statcache_put(c, 3, fd));
+	close(fd);
+	statcache_free(c);
 }
 
 static void test_reused_tid(void **state)
@@ -95,6 +113,7 @@ static void test_stale_closed(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_put_get_drop),
+	cmocka_unit_test(test_budget_set),
 	cmocka_unit_test(test_reused_tid),
 	cmocka_unit_test(test_stale_closed),
 };

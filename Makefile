@@ -11,7 +11,7 @@ SONAME   := libpcon.so.0
 
 # Debian packages every target needs; `make deps` installs them (idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
-            zlib1g-dev libmnl-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
+            zlib1g-dev libmnl-dev libinih-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
             prometheus lxcfs curl python3 libfuse3-dev fuse3 \
             qemu-system-x86 linux-image-amd64 busybox-static
 
@@ -78,7 +78,7 @@ $(B)/libpcon.pc: libpcon.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pcon: $(CLI_OBJS) $(B)/libpcon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lncursesw
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lncursesw -linih
 
 $(B)/pcond: $(D_OBJS) $(B)/libpcon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -139,6 +139,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcond.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.service
 	install -m 644 contrib/pcond.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.socket
+	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcon-apply.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcon-apply.service
 
 clean:
 	rm -rf build build-san

@@ -319,9 +319,31 @@ _public_ int pcon_knob_get(const struct pcon_container *c, const char *name, cha
 	return 0;
 }
 
-/* Validate "name=value" for c; with write, also do it. */
-static int knob_set(const struct pcon_container *c, const char *name, const char *value, bool write)
+enum knob_mode { KNOB_CHECK, KNOB_WRITE, KNOB_DIFF };
+
+/* Would writing these files change them? 1 yes, 0 no. */
+static int plan_differs(const struct pcon_container *c, const struct knob_plan *p)
 {
+	for (size_t i = 0; i < p->n; i++) {
+		_cleanup_free_ char *now = NULL;
+		int r = read_text_at(c->fd, p->file[i], &now);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *want = strdup(p->text[i]);
+		if (!want)
+			return -ENOMEM;
+		if (strcmp(strstrip(now), strstrip(want)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Validate "name=value" for c; then, by mode, write it or say whether it
+ * would change anything. */
+static int knob_set(const struct pcon_container *c, const char *name, const char *value,
+		    enum knob_mode mode)
+{
+	bool write = mode == KNOB_WRITE;
 	struct knob_ctx x;
 	int r = knob_resolve(c, name, &x);
 	if (r == 0) {
@@ -334,6 +356,8 @@ static int knob_set(const struct pcon_container *c, const char *name, const char
 					r = missing_file(negerrno());
 			if (r == 0 && write)
 				r = knob_plan_write(c, &p);
+			else if (r == 0 && mode == KNOB_DIFF)
+				r = plan_differs(c, &p);
 		}
 		knob_plan_done(&p);
 		return r;
@@ -350,17 +374,38 @@ static int knob_set(const struct pcon_container *c, const char *name, const char
 		return -EROFS;
 	if (!raw_value_valid(value))
 		return -EINVAL;
+	if (mode == KNOB_DIFF) {
+		_cleanup_free_ char *now = NULL, *want = strdup(value);
+		if (!want || (r = read_text_at(c->fd, name, &now)) < 0)
+			return want ? r : -ENOMEM;
+		return strcmp(strstrip(now), strstrip(want)) != 0;
+	}
 	return write ? write_text_at(c->fd, name, value) : 0;
 }
 
 _public_ int pcon_knob_check(const struct pcon_container *c, const char *name, const char *value)
 {
-	return knob_set(c, name, value, false);
+	return knob_set(c, name, value, KNOB_CHECK);
 }
 
 _public_ int pcon_knob_set(const struct pcon_container *c, const char *name, const char *value)
 {
-	return knob_set(c, name, value, true);
+	return knob_set(c, name, value, KNOB_WRITE);
+}
+
+_public_ int pcon_knob_differs(const struct pcon_container *c, const char *name, const char *value)
+{
+	int r = knob_set(c, name, value, KNOB_DIFF);
+	if (r != 1)
+		return r;
+	/* The kernel may show a value otherwise than it takes it (v1's "max"
+	 * memory limit reads as a number): the generic value may match. */
+	_cleanup_free_ char *now = NULL, *want = strdup(value);
+	if (!want)
+		return -ENOMEM;
+	if (pcon_knob_get(c, name, &now) == 0 && strcmp(now, strstrip(want)) == 0)
+		return 0;
+	return 1;
 }
 
 _public_ const char *pcon_knob_hint(const char *name)

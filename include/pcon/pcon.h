@@ -250,6 +250,12 @@ const char *pcon_knob_refused(const char *name);
  */
 int pcon_knob_check(const struct pcon_container *c, const char *name, const char *value);
 
+/*
+ * Would pcon_knob_set(c, name, value) change anything? 1 yes, 0 no (the
+ * kernel already has that value); the errors of pcon_knob_check.
+ */
+int pcon_knob_differs(const struct pcon_container *c, const char *name, const char *value);
+
 /* The unit of a generic knob's values ("ns", "bytes", "" for none), or NULL. */
 const char *pcon_knob_unit(const char *name);
 

@@ -31,6 +31,8 @@ int cmd_events(struct cli *c, int argc, char **argv);
 int cmd_top(struct cli *c, int argc, char **argv);
 int cmd_pressure(struct cli *c, int argc, char **argv);
 int cmd_classify(struct cli *c, int argc, char **argv);
+int cmd_apply(struct cli *c, int argc, char **argv);
+int cmd_snapshot(struct cli *c, int argc, char **argv);
 
 /* Print "pcon: WHAT: REASON" on stderr; returns 1 (the exit status to use). */
 int cli_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

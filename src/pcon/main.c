@@ -23,6 +23,8 @@ static const struct command {
 	{ "attach", cmd_attach, "move processes or threads into a container" },
 	{ "exec", cmd_exec, "run a command inside containers" },
 	{ "tasks", cmd_tasks, "list the processes or threads of a container" },
+	{ "apply", cmd_apply, "make containers, knobs and owners as a file says" },
+	{ "snapshot", cmd_snapshot, "write the live containers in the format apply reads" },
 	{ "classify", cmd_classify, "move processes where the placement rules say" },
 	{ "get", cmd_get, "read subsystem knobs" },
 	{ "set", cmd_set, "write subsystem knobs" },

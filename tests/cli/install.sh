@@ -17,6 +17,8 @@ for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.
 	check "installed $f" [ -e "$d/$f" ]
 done
 check "the unit starts the installed pcond" grep -q "^ExecStart=/opt/pcon/bin/pcond " "$d/opt/pcon/lib/systemd/system/pcond.service"
+check "pcon-apply.service applies /etc/pcon/pcon.conf with the installed pcon" \
+	grep -qx "ExecStart=/opt/pcon/bin/pcon apply /etc/pcon/pcon.conf" "$d/opt/pcon/lib/systemd/system/pcon-apply.service"
 check "the service tells systemd when it is ready" grep -qx "Type=notify" "$d/opt/pcon/lib/systemd/system/pcond.service"
 check "the socket unit holds the API socket, open to every user" \
 	bash -c 'grep -qx "ListenStream=/run/pcon/pcond.sock" "$1" && grep -qx "SocketMode=0666" "$1"' _ "$d/opt/pcon/lib/systemd/system/pcond.socket"

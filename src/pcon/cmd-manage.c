@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pcon/owner.h"
 
 
 /* Options common to these commands: -h and (for some) one flag letter. */
@@ -35,7 +36,7 @@ static int parse_flags(int argc, char **argv, const char *letters, const struct 
 
 static void create_help(void)
 {
-	printf("Usage: pcon create [-p] HIER:PATH...\n\n"
+	printf("Usage: pcon create [OPTIONS] HIER:PATH...\n\n"
 	       "Create containers, and any missing parents, in each hierarchy named.\n"
 	       "A container that exists already is an error (nothing is made) unless -p\n"
 	       "is given. All or nothing: if one cannot be created, or SIGINT, SIGTERM,\n"
@@ -43,8 +44,19 @@ static void create_help(void)
 	       "again before it exits. After a create was killed outright (SIGKILL), the\n"
 	       "same 'pcon create -p' completes it.\n"
 	       "A new v1 cpuset container gets its parent's CPUs and memory nodes.\n\n"
-	       "  -p, --parents  existing containers are fine (like mkdir -p)\n");
+	       "  -p, --parents                 existing containers are fine (like mkdir -p)\n"
+	       "      --owner=USER[:GROUP]      give each container to USER: on v2 its\n"
+	       "                                directory, cgroup.procs, cgroup.threads and\n"
+	       "                                cgroup.subtree_control (the kernel's delegation),\n"
+	       "                                on v1 every file but the task lists\n"
+	       "      --task-owner=USER[:GROUP] give USER the task lists (tasks, cgroup.procs,\n"
+	       "                                cgroup.threads): USER may move tasks in\n");
 }
+
+struct create_opts {
+	bool parents;
+	struct pcon_owner admin, tasks;
+};
 
 /* Every directory this command made, in the order made (undone in reverse). */
 struct made {
@@ -141,9 +153,22 @@ static bool create_interrupted(const sigset_t *set)
 	return false;
 }
 
-/* Create one spec in each of its hierarchies. 0, or the exit status. */
-static int create_one(struct cli *c, const char *arg, bool parents, struct made_list *m)
+/* Give the container at path to its owners. 0, or the exit status. */
+static int give(const char *name, const struct pcon_hier *h, const char *path, const struct create_opts *o)
 {
+	struct pcon_container *ct;
+	int r = pcon_container_open(h, path, &ct);
+	if (r == 0) {
+		r = pcon_container_chown(ct, &o->admin, &o->tasks);
+		pcon_container_free(ct);
+	}
+	return r < 0 ? cli_fail(name, "cannot give it to its owner: %s", strerror(-r)) : 0;
+}
+
+/* Create one spec in each of its hierarchies. 0, or the exit status. */
+static int create_one(struct cli *c, const char *arg, const struct create_opts *o, struct made_list *m)
+{
+	bool parents = o->parents;
 	struct pcon_spec s;
 	int rc = cli_spec(c, arg, &s);
 	if (rc != 0)
@@ -165,6 +190,8 @@ static int create_one(struct cli *c, const char *arg, bool parents, struct made_
 					  : cli_errno(name, r);
 		else if (s.hiers[k]->version == 2)
 			rc = enable_named(arg, s.hiers[k], s.path);
+		if (rc == 0 && (o->admin.set || o->tasks.set))
+			rc = give(name, s.hiers[k], s.path, o);
 	}
 	pcon_spec_done(&s);
 	return rc;
@@ -172,16 +199,28 @@ static int create_one(struct cli *c, const char *arg, bool parents, struct made_
 
 int cmd_create(struct cli *c, int argc, char **argv)
 {
+	enum { OPT_OWNER = 0x100, OPT_TASK_OWNER };
 	static const struct option opts[] = {
 		{ "parents", no_argument, NULL, 'p' },
+		{ "owner", required_argument, NULL, OPT_OWNER },
+		{ "task-owner", required_argument, NULL, OPT_TASK_OWNER },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "ph", opts, create_help, f);
-	if (r >= 0)
-		return r;
-	bool parents = f[0];
+	struct create_opts co = { 0 };
+	int o;
+	while ((o = getopt_long(argc, argv, "ph", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': co.parents = true; break;
+		case 'h': create_help(); return 0;
+		case OPT_OWNER:
+		case OPT_TASK_OWNER:
+			if (pcon_owner_parse(optarg, o == OPT_OWNER ? &co.admin : &co.tasks) < 0)
+				return cli_usage(argv[0], "no such user or group '%s'", optarg);
+			break;
+		default: return cli_bad_option(argv[0], argv);
+		}
+	}
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
 
@@ -194,7 +233,7 @@ int cmd_create(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	bool interrupted = false;
 	for (int i = optind; i < argc && rc == 0 && !interrupted; i++) {
-		rc = create_one(c, argv[i], parents, &m);
+		rc = create_one(c, argv[i], &co, &m);
 		interrupted = create_interrupted(&sigs);
 	}
 	made_undo(&m, rc != 0 || interrupted);

@@ -187,7 +187,8 @@ _public_ int pcon_container_create(const struct pcon_hier *h, const char *path,
 }
 
 /* Names of the subdirectories of dir fd, sorted. Returns the count. */
-static int list_children(int fd, char ***ret)
+/* Sorted names of the entries of directory fd of type (DT_DIR: children). */
+static int list_entries(int fd, unsigned char type, char ***ret)
 {
 	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -201,7 +202,7 @@ static int list_children(int fd, char ***ret)
 	size_t n = 0;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (de->d_type != type || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		char *s = strdup(de->d_name);
 		if (!s || strv_push(&v, &n, s) < 0)
@@ -216,9 +217,19 @@ static int list_children(int fd, char ***ret)
 	return (int)n;
 }
 
+static int list_children(int fd, char ***ret)
+{
+	return list_entries(fd, DT_DIR, ret);
+}
+
 _public_ int pcon_container_children(const struct pcon_container *c, char ***ret)
 {
 	return list_children(c->fd, ret);
+}
+
+_public_ int pcon_container_files(const struct pcon_container *c, char ***ret)
+{
+	return list_entries(c->fd, DT_REG, ret);
 }
 
 /* The task list file: cgroup.procs for processes; tasks (v1) or cgroup.threads (v2). */

@@ -163,6 +163,10 @@ int pcon_tasks_below(const struct pcon *p, const struct pcon_hier *h, const char
  * the count. Every subdirectory is listed, also one a mount covers. */
 int pcon_container_children(const struct pcon_container *c, char ***ret);
 
+/* Names of the container's files (its controllers' and the core cgroup.*
+ * ones), sorted, NULL-terminated. Returns the count. */
+int pcon_container_files(const struct pcon_container *c, char ***ret);
+
 /*
  * Open the child container "name" (raw bytes, as listed) of c. -ENOENT
  * removed meanwhile (skip it); any other error means it exists but cannot be

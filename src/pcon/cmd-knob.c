@@ -9,7 +9,8 @@
 
 static void help_get(void)
 {
-	printf("Usage: pcon get [-v] [--json] HIER:PATH [KNOB...]\n\n"
+	printf("Usage: pcon get [-v] [--json] HIER:PATH [KNOB...]\n"
+	       "       pcon get --all [--json] HIER:PATH\n\n"
 	       "Print knobs of a container, one 'KNOB: VALUE' line each (a value of\n"
 	       "several lines continues on lines that start with a tab). A KNOB is a\n"
 	       "generic name, the same on cgroup v1 and v2, or a raw kernel file name of\n"
@@ -20,13 +21,17 @@ static void help_get(void)
 	for (const char *const *k = pcon_knob_names(); *k; k++)
 		printf("  %-18s %s\n", *k, pcon_knob_hint(*k));
 	printf("\n  -v, --values  print the values only, one a line, in the order asked\n"
-	       "  --json        one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}}\n"
+	       "  -a, --all     every file of the container, as the kernel shows it\n"
+	       "  -J, --json    one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}};\n"
+	       "                with --all, {\"container\": ..., \"files\": {FILE: VALUE}}, where\n"
+	       "                keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects\n"
 	       "  -h, --help    show this help\n");
 }
 
 static void help_set(void)
 {
-	printf("Usage: pcon set HIER:PATH KNOB=VALUE...\n\n"
+	printf("Usage: pcon set HIER:PATH KNOB=VALUE...\n"
+	       "       pcon set --copy-from=HIER:PATH [--raw] HIER:PATH...\n\n"
 	       "Write knobs of a container. Every value is checked first (its syntax,\n"
 	       "its range, CPUs and memory nodes online): if any is invalid, an error\n"
 	       "line names it with the values accepted, and nothing is written. Then\n"
@@ -34,7 +39,11 @@ static void help_set(void)
 	       "'pcon get --help') or a raw kernel file name, whose value is written\n"
 	       "as given. Files that move or kill tasks (cgroup.procs, cgroup.threads,\n"
 	       "tasks, cgroup.kill) and release_agent are refused: use 'pcon attach'.\n\n"
-	       "  -h, --help  show this help\n");
+	       "  --copy-from=HIER:PATH  write every generic knob that has a value there\n"
+	       "                         into each HIER:PATH given (all checked first)\n"
+	       "  --raw                  with --copy-from, every writable one-line file\n"
+	       "                         of its controllers too\n"
+	       "  -h, --help             show this help\n");
 }
 
 /* Why a knob failed, for a user. */
@@ -156,34 +165,43 @@ static int get_knobs(struct pcon_container **cs, int n, const char *spec, char *
 	return status;
 }
 
+static int get_all(const struct pcon_container *c, bool json);
+
 int cmd_get(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "values", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool json = false, values_only = false;
+	bool json = false, values_only = false, every = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "havJ", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h': help_get(); return 0;
 		case 'v': values_only = true; break;
-		case 'j': json = true; break;
+		case 'a': every = true; break;
+		case 'J': json = true; break;
 		default: return cli_usage(argv[0], "unknown option");
 		}
 	}
 	if (optind >= argc)
 		return cli_usage(argv[0], "missing HIER:PATH");
 	const char *spec = argv[optind++];
+	if (every && (optind < argc || values_only))
+		return cli_usage(argv[0], "--all takes one HIER:PATH and no KNOB or -v");
 	struct pcon_container *cs[PCON_SPEC_MAX_HIERS];
 	int n = cli_open_all(c, spec, cs, PCON_SPEC_MAX_HIERS);
 	if (n < 0)
 		return 1;
 
-	int status;
-	if (optind < argc) {
+	int status = 0;
+	if (every) {
+		for (int i = 0; i < n; i++)
+			status |= get_all(cs[i], json);
+	} else if (optind < argc) {
 		status = get_knobs(cs, n, spec, argv + optind, argc - optind, false, values_only, json);
 	} else {
 		const char *const *all = pcon_knob_names();
@@ -262,22 +280,34 @@ static int set_knobs(struct pcon_container **cs, int n, const char *spec, struct
 	return 0;
 }
 
+static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int n_dsts);
+
 int cmd_set(struct cli *c, int argc, char **argv)
 {
+	enum { OPT_COPY_FROM = 0x100, OPT_RAW };
 	static const struct option opts[] = {
+		{ "copy-from", required_argument, NULL, OPT_COPY_FROM },
+		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *from = NULL;
+	bool raw = false;
 	int o;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (o == 'h') {
-			help_set();
-			return 0;
+		switch (o) {
+		case 'h': help_set(); return 0;
+		case OPT_COPY_FROM: from = optarg; break;
+		case OPT_RAW: raw = true; break;
+		default: return cli_usage(argv[0], "unknown option");
 		}
-		return cli_usage(argv[0], "unknown option");
 	}
+	if (raw && !from)
+		return cli_usage(argv[0], "--raw goes with --copy-from");
 	if (optind >= argc)
 		return cli_usage(argv[0], "missing HIER:PATH");
+	if (from)
+		return copy_from(c, from, raw, argv + optind, argc - optind);
 	const char *spec = argv[optind++];
 	if (optind >= argc)
 		return cli_usage(argv[0], "missing KNOB=VALUE");
@@ -310,5 +340,238 @@ int cmd_set(struct cli *c, int argc, char **argv)
 	for (int i = 0; i < n_as; i++)
 		free(as[i].name);
 	free(as);
+	return status;
+}
+
+/* ---- get --all ---- */
+
+/* Is s a JSON number as the kernel writes them ("123", "0.25")? */
+static bool is_number(const char *s, size_t n)
+{
+	size_t dots = 0, i = 0;
+	for (; i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && i > 0 && ++dots == 1)); i++)
+		;
+	return n > 0 && i == n && s[n - 1] != '.';
+}
+
+/* A value of a keyed file: a number where it is one, else a string. */
+static void json_value(struct json *j, const char *key, const char *v, size_t n)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, v);
+	if (!is_number(v, n) || n >= sizeof(buf)) {
+		json_str(j, key, buf);
+		return;
+	}
+	const char *dot = strchr(buf, '.');
+	if (dot)
+		json_double(j, key, strtod(buf, NULL), (int)strlen(dot + 1));
+	else
+		json_u64(j, key, strtoull(buf, NULL, 10));
+}
+
+enum keyed { KEYED_NONE, KEYED_FLAT, KEYED_NESTED };
+
+/* "key value" lines (cpu.stat) are flat; "key k=v k=v" lines (io.stat, PSI)
+ * nested; anything else is text. */
+static enum keyed keyed_kind(const char *text)
+{
+	enum keyed kind = KEYED_NONE;
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *sp = memchr(line, ' ', len);
+		if (!sp || sp == line)
+			return KEYED_NONE;
+		bool nested = memchr(sp, '=', len - (size_t)(sp - line)) != NULL;
+		enum keyed k = nested ? KEYED_NESTED : KEYED_FLAT;
+		if ((kind != KEYED_NONE && kind != k) ||
+		    (k == KEYED_FLAT && memchr(sp + 1, ' ', len - (size_t)(sp - line) - 1)))
+			return KEYED_NONE;
+		kind = k;
+		line += len + (line[len] == '\n');
+	}
+	return kind;
+}
+
+static void json_file(struct json *j, const char *name, const char *text)
+{
+	enum keyed kind = keyed_kind(text);
+	if (kind == KEYED_NONE) {
+		json_str(j, name, text);
+		return;
+	}
+	json_obj_begin(j, name);
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		char key[256];
+		size_t klen = strcspn(line, " ");
+		snprintf(key, sizeof(key), "%.*s", (int)klen, line);
+		if (kind == KEYED_FLAT) {
+			json_value(j, key, line + klen + 1, len - klen - 1);
+		} else {
+			json_obj_begin(j, key);
+			for (const char *f = line + klen; f < line + len;) {
+				f += strspn(f, " ");
+				size_t flen = strcspn(f, " \n"), eq = strcspn(f, "=");
+				if (eq < flen) {
+					char k2[256];
+					snprintf(k2, sizeof(k2), "%.*s", (int)eq, f);
+					json_value(j, k2, f + eq + 1, flen - eq - 1);
+				}
+				f += flen;
+			}
+			json_obj_end(j);
+		}
+		line += len + (line[len] == '\n');
+	}
+	json_obj_end(j);
+}
+
+/* Every readable file of c, sorted: "FILE: VALUE" lines or one JSON object. */
+static int get_all(const struct pcon_container *c, bool json)
+{
+	char **names = NULL;
+	int n = pcon_container_files(c, &names);
+	if (n < 0)
+		return cli_errno(cli_name(c), n);
+	struct json j = { .f = stdout };
+	if (json) {
+		json_obj_begin(&j, NULL);
+		json_name(&j, "container", cli_name(c));
+		json_obj_begin(&j, "files");
+	} else {
+		printf("%s:\n", cli_name(c));
+	}
+	for (int i = 0; i < n; i++) {
+		char *v = NULL;
+		if (pcon_knob_get(c, names[i], &v) < 0)
+			continue; /* write-only (cgroup.kill), or gone */
+		if (json)
+			json_file(&j, names[i], v);
+		else
+			print_value(names[i], v, false);
+		free(v);
+	}
+	if (json) {
+		json_obj_end(&j);
+		json_obj_end(&j);
+		json_done(&j);
+	}
+	pcon_strv_free(names);
+	return 0;
+}
+
+/* ---- set --copy-from ---- */
+
+/* Files --raw never copies: they move or kill tasks, change a container's
+ * kind, or read otherwise than they are written. */
+static bool raw_skipped(const char *name)
+{
+	static const char *const skip[] = { "cgroup.subtree_control", "cgroup.type", "cgroup.clone_children",
+					    "cgroup.pressure", "cgroup.freeze", NULL };
+	if (pcon_knob_refused(name))
+		return true;
+	for (int i = 0; skip[i]; i++)
+		if (!strcmp(name, skip[i]))
+			return true;
+	return false;
+}
+
+struct assignments {
+	struct assignment *v;
+	int n;
+};
+
+static int push(struct assignments *as, const char *name, const char *value)
+{
+	for (int i = 0; i < as->n; i++)
+		if (!strcmp(as->v[i].name, name))
+			return 0; /* the first hierarchy that has it */
+	struct assignment *v = realloc(as->v, (size_t)(as->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	as->v = v;
+	v[as->n] = (struct assignment){ .name = strdup(name), .value = strdup(value) };
+	if (!v[as->n].name || !v[as->n].value)
+		return -ENOMEM;
+	as->n++;
+	return 0;
+}
+
+/* What the source has that can be written back: its generic knobs; with
+ * raw, every writable one-line file too. */
+static int collect(struct pcon_container **src, int n, bool raw, struct assignments *as)
+{
+	for (const char *const *k = pcon_knob_names(); *k; k++)
+		for (int i = 0; i < n; i++) {
+			char *v = NULL;
+			int r = pcon_knob_get(src[i], *k, &v) == 0 && *v && pcon_knob_check(src[i], *k, v) == 0
+					? push(as, *k, v) : 0;
+			free(v);
+			if (r < 0)
+				return r;
+		}
+	for (int i = 0; raw && i < n; i++) {
+		char **files = NULL;
+		int nf = pcon_container_files(src[i], &files);
+		if (nf < 0)
+			return nf;
+		for (int f = 0; f < nf; f++) {
+			char *v = NULL;
+			int r = !raw_skipped(files[f]) && pcon_knob_get(src[i], files[f], &v) == 0 && *v &&
+						!strchr(v, '\n') && pcon_knob_check(src[i], files[f], v) == 0
+					? push(as, files[f], v) : 0;
+			free(v);
+			if (r < 0) {
+				pcon_strv_free(files);
+				return r;
+			}
+		}
+		pcon_strv_free(files);
+	}
+	return 0;
+}
+
+static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int n_dsts)
+{
+	struct pcon_container *src[PCON_SPEC_MAX_HIERS];
+	int n = cli_open_all(c, from, src, PCON_SPEC_MAX_HIERS);
+	if (n < 0)
+		return 1;
+	struct assignments as = { 0 };
+	int r = collect(src, n, raw, &as);
+	cli_close_all(src, n);
+	struct pcon_container ***cs = calloc((size_t)n_dsts, sizeof(*cs));
+	int *ns = calloc((size_t)n_dsts, sizeof(int)), status = 0, refused = 0;
+	if (r < 0 || !cs || !ns)
+		status = cli_fail(from, "out of memory");
+	/* Every destination is opened and every value checked before any write. */
+	for (int d = 0; d < n_dsts && status == 0; d++) {
+		cs[d] = calloc(PCON_SPEC_MAX_HIERS, sizeof(**cs));
+		ns[d] = cs[d] ? cli_open_all(c, dsts[d], cs[d], PCON_SPEC_MAX_HIERS) : -1;
+		for (int i = 0; ns[d] > 0 && i < as.n; i++) {
+			int e = set_check(cs[d], ns[d], &as.v[i]);
+			if (e < 0)
+				status = set_fail(dsts[d], &as.v[i], e, ""), refused++;
+		}
+		if (ns[d] < 0)
+			status = 1;
+	}
+	if (refused)
+		fprintf(stderr, "pcon: %s: nothing written\n", from);
+	for (int d = 0; d < n_dsts && status == 0; d++)
+		status = set_knobs(cs[d], ns[d], dsts[d], as.v, as.n);
+	for (int d = 0; d < n_dsts && cs; d++) {
+		if (cs[d] && ns[d] > 0)
+			cli_close_all(cs[d], ns[d]);
+		free(cs[d]);
+	}
+	free(cs);
+	free(ns);
+	for (int i = 0; i < as.n; i++) {
+		free(as.v[i].name);
+		free((char *)as.v[i].value);
+	}
+	free(as.v);
 	return status;
 }

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pcond-client.h"
+#include "pcon/pressure.h"
 #include "pcon/taskstate.h"
 
 #define MAX_ROWS 2000
@@ -28,6 +29,8 @@ struct row {
 	uint64_t mem;
 	bool have_load;
 	double load[3];
+	bool have_psi;
+	struct pcon_pressure psi;
 };
 
 struct load {
@@ -55,6 +58,7 @@ struct top {
 	double delay;
 	long iterations;   /* -n; 0 = unlimited */
 	bool batch;
+	bool pressure;     /* show the pressure columns */
 	struct sample prev, cur;
 	struct load *loads;  /* from pcond at the last sample, sorted by path */
 	size_t n_loads;
@@ -69,13 +73,15 @@ static void top_help(void)
 	       "1/5/15 (from pcond; '-' without it), CPU %% (of one CPU, from\n"
 	       "cpuacct.usage) and memory (memory.current); '-' where unknown.\n"
 	       "Keys: p t c m l sort by path, tasks, CPU, memory, load; r reverses;\n"
-	       "space refreshes; q quits.\n\n"
+	       "P shows or hides pressure (PSI avg10, v2); space refreshes; q quits.\n\n"
 	       "  -d, --delay=SECS     refresh every SECS seconds (default 1)\n"
 	       "  -n, --iterations=N   stop after N refreshes\n"
 	       "  -b, --batch          plain text, no terminal control (for scripts)\n"
 	       "  -o, --order=KEY      sort by path, tasks, cpu (default), memory, load\n"
 	       "      --depth=N        rows down to N levels below (default 3)\n"
 	       "      --backend=NAME   task-state backend: auto, kernel, proc, bpf\n"
+	       "      --pressure       show pressure columns: the percent of the last 10 s\n"
+	       "                       some (or all) tasks stalled on CPU, memory, I/O\n"
 	       "  -h, --help           show this help\n");
 }
 
@@ -170,6 +176,18 @@ static bool knob_u64(const struct pcon_hier *h, const char *path, const char *kn
 	return ok;
 }
 
+/* CPU time of a v2 container: cpu.stat has usage_usec in every cgroup. */
+static bool cpu_stat_usage(const struct pcon_container *c, uint64_t *ret_ns)
+{
+	char *s = NULL;
+	unsigned long long us;
+	bool ok = pcon_knob_get(c, "cpu.stat", &s) == 0 && s && sscanf(s, "usage_usec %llu", &us) == 1;
+	free(s);
+	if (ok)
+		*ret_ns = us * 1000;
+	return ok;
+}
+
 static void fill_row(struct top *t, const struct pcon_tsnap *snap, struct pcon_container *c,
 		     int depth, struct sample *s)
 {
@@ -181,9 +199,11 @@ static void fill_row(struct top *t, const struct pcon_tsnap *snap, struct pcon_c
 		return;
 	s->n++;
 	r->have_ts = snap && pcon_tsnap_get(snap, c->id, PCON_TASKSTATE_RECURSIVE, &r->ts) == 0;
-	r->have_usage = knob_u64(t->cpuacct, c->path, "cpuacct.usage", &r->usage_ns);
+	r->have_usage = c->hier->version == 2 ? cpu_stat_usage(c, &r->usage_ns)
+					      : knob_u64(t->cpuacct, c->path, "cpuacct.usage", &r->usage_ns);
 	r->have_mem = knob_u64(t->memory, c->path, "memory.current", &r->mem);
 	r->have_load = top_container_load(t, c->path, r->load) == 0;
+	r->have_psi = t->pressure && pcon_pressure_read(c, &r->psi) == 0;
 }
 
 /* Rows for c and its subtree, down to t->depth; counts from one snapshot. */
@@ -309,8 +329,11 @@ static const char *fmt_double(char *b, size_t n, bool known, double v)
 static void format_row(struct top *t, const struct row *r, char *out, size_t n)
 {
 	if (!r) {
-		snprintf(out, n, "%-36s %6s %4s %4s %4s %4s %4s %6s %6s %6s %7s %8s", "Container",
-			 "Tasks", "R", "S", "D", "T", "IO", "Load1", "Load5", "Load15", "%CPU", "Memory");
+		int len = snprintf(out, n, "%-36s %6s %4s %4s %4s %4s %4s %6s %6s %6s %7s %8s", "Container",
+				   "Tasks", "R", "S", "D", "T", "IO", "Load1", "Load5", "Load15", "%CPU", "Memory");
+		if (t->pressure && len > 0 && (size_t)len < n)
+			snprintf(out + len, n - (size_t)len, " %7s %7s %7s %7s", "CPU-SOM", "MEM-SOM",
+				 "MEM-FUL", "IO-SOME");
 		return;
 	}
 	char b[11][32];
@@ -324,6 +347,17 @@ static void format_row(struct top *t, const struct row *r, char *out, size_t n)
 		 fmt_double(b[6], 32, r->have_load, r->load[0]), fmt_double(b[7], 32, r->have_load, r->load[1]),
 		 fmt_double(b[8], 32, r->have_load, r->load[2]), fmt_double(b[9], 32, true, r->cpu),
 		 fmt_bytes(b[10], 32, r->have_mem, r->mem));
+	if (!t->pressure)
+		return;
+	/* avg10 of some (and full, for memory): '-' where the kernel keeps none (v1) */
+	static const int cols[4][2] = { { PCON_PSI_CPU, PCON_PSI_SOME }, { PCON_PSI_MEMORY, PCON_PSI_SOME },
+					 { PCON_PSI_MEMORY, PCON_PSI_FULL }, { PCON_PSI_IO, PCON_PSI_SOME } };
+	size_t len = strlen(out);
+	for (int k = 0; k < 4 && len < n; k++) {
+		bool known = r->have_psi && r->psi.have[cols[k][0]][cols[k][1]];
+		snprintf(out + len, n - len, " %7s", fmt_double(b[0], 32, known, r->psi.v[cols[k][0]][cols[k][1]].avg10));
+		len = strlen(out);
+	}
 }
 
 static const char *const sort_names[] = { "path", "tasks", "cpu", "memory", "load" };
@@ -410,6 +444,7 @@ static int run_curses(struct top *t)
 			case 'm': t->sort = SORT_MEMORY; break;
 			case 'l': t->sort = SORT_LOAD; break;
 			case 'r': t->reverse = !t->reverse; break;
+			case 'P': t->pressure = !t->pressure; again = true; continue; /* a new sample reads them */
 			case KEY_RESIZE: break; /* LINES and COLS changed: draw again */
 			case ' ': again = true; continue;
 			default: continue;
@@ -441,6 +476,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 		{ "order", required_argument, NULL, 'o' },
 		{ "depth", required_argument, NULL, 'D' },
 		{ "backend", required_argument, NULL, 'B' },
+		{ "pressure", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -465,6 +501,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 				return cli_usage("top", "invalid depth '%s'", optarg);
 			break;
 		case 'b': t.batch = true; break;
+		case 'S': t.pressure = true; break;
 		case 'o':
 			if (parse_order(optarg, &t.sort) < 0)
 				return cli_usage("top", "invalid order '%s' (path, tasks, cpu, memory, load)", optarg);

@@ -329,3 +329,77 @@ _public_ int pcon_rules_proc_read(int proc_fd, pid_t pid, struct pcon_rules_proc
 		exe[n] = '\0';
 	return 0;
 }
+
+/* The hierarchies a controller list names; each at most once. The first
+ * token no hierarchy has goes to *ret_bad. Returns how many, or -ENODEV. */
+static int rule_hiers(struct pcon *p, const char *controllers, const struct pcon_hier **out,
+		      size_t max, char *bad, size_t bad_size)
+{
+	size_t nh, n = 0;
+	const struct pcon_hier *all = pcon_hiers(p, &nh);
+	if (strcmp(controllers, "*") == 0) {
+		for (size_t i = 0; i < nh && n < max; i++)
+			if (all[i].version == 2 || (all[i].controllers && all[i].controllers[0]))
+				out[n++] = &all[i];
+		return (int)n;
+	}
+	_cleanup_free_ char *list = strdup(controllers);
+	if (!list)
+		return -ENOMEM;
+	for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const struct pcon_hier *h;
+		if (pcon_hier_find(p, t, &h) < 0) {
+			snprintf(bad, bad_size, "%s", t);
+			return -ENODEV;
+		}
+		bool dup = false;
+		for (size_t i = 0; i < n; i++)
+			dup |= out[i] == h;
+		if (!dup && n < max)
+			out[n++] = h;
+	}
+	return (int)n;
+}
+
+_public_ int pcon_rules_place(struct pcon *p, const struct pcon_rules *r, pid_t pid, pcon_rules_cb cb,
+			      void *userdata)
+{
+	char comm[64], exe[4096];
+	struct pcon_rules_proc proc;
+	int e = pcon_rules_proc_read(pcon_proc_fd(p), pid, &proc, comm, sizeof(comm), exe, sizeof(exe));
+	if (e < 0)
+		return e;
+	struct pcon_rules_dest d[16];
+	int n = pcon_rules_match(r, &proc, d, 16);
+	if (n < 0)
+		return n;
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		const struct pcon_hier *hs[16];
+		char bad[64] = "", path[4200];
+		snprintf(path, sizeof(path), "/%s", d[i].path);
+		struct pcon_rules_result res = { .pid = pid, .line = d[i].line, .path = path };
+		int nh = rule_hiers(p, d[i].controllers, hs, 16, bad, sizeof(bad));
+		if (nh < 0) {
+			res.controller = bad;
+			res.err = nh;
+			failed++;
+			if (cb)
+				cb(&res, userdata);
+			continue;
+		}
+		for (int k = 0; k < nh; k++) {
+			struct pcon_container *c;
+			res.hier = hs[k];
+			res.err = pcon_container_open(hs[k], path, &c);
+			if (res.err == 0) {
+				res.err = pcon_container_attach(c, pid, false);
+				pcon_container_free(c);
+			}
+			failed += res.err < 0;
+			if (cb)
+				cb(&res, userdata);
+		}
+	}
+	return failed;
+}

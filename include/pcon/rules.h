@@ -68,6 +68,29 @@ int pcon_rules_match(const struct pcon_rules *r, const struct pcon_rules_proc *p
 int pcon_rules_proc_read(int proc_fd, pid_t pid, struct pcon_rules_proc *p,
 			 char *comm, size_t comm_size, char *exe, size_t exe_size);
 
+struct pcon;
+struct pcon_hier;
+
+/* One placement of a process, as pcon_rules_place did it (or could not). */
+struct pcon_rules_result {
+	pid_t pid;
+	unsigned line;                /* the rule's line */
+	const struct pcon_hier *hier; /* NULL: no hierarchy has the controller named */
+	const char *controller;       /* with hier NULL: the one no hierarchy has */
+	const char *path;             /* the destination, "/"-rooted */
+	int err;                      /* 0 moved; -ENOENT no such container (never made); ... */
+};
+typedef void (*pcon_rules_cb)(const struct pcon_rules_result *res, void *userdata);
+
+/*
+ * Move process pid where its first matching rule says, in every hierarchy
+ * the rule names ("*": every one with a controller, and the v2 one); cb (may
+ * be NULL) hears of each placement. Returns how many placements failed, or
+ * -ESRCH (the process is gone) or another error reading it.
+ */
+int pcon_rules_place(struct pcon *p, const struct pcon_rules *r, pid_t pid, pcon_rules_cb cb,
+		     void *userdata);
+
 #ifdef __cplusplus
 }
 #endif

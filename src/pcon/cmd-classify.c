@@ -9,7 +9,6 @@
 #include "pcon/rules.h"
 
 #define RULES_DEFAULT "/etc/cgrules.conf"
-#define MAX_DESTS 16
 
 static void classify_help(void)
 {
@@ -22,84 +21,43 @@ static void classify_help(void)
 	       "  -h, --help        show this help\n");
 }
 
-/* The hierarchies a rule's controller list names ("*": every one with a
- * controller, and the v2 one). Prints the error itself; -1 on an error. */
-static int rule_hiers(struct cli *c, const struct pcon_rules_dest *d, const struct pcon_hier **out)
+struct said {
+	bool verbose;
+	int rc;
+};
+
+/* One placement's line: where it went (-v), or why it could not. */
+static void say(const struct pcon_rules_result *res, void *userdata)
 {
-	size_t nh, n = 0;
-	const struct pcon_hier *all = pcon_hiers(c->p, &nh);
-	if (strcmp(d->controllers, "*") == 0) {
-		for (size_t i = 0; i < nh && n < PCON_SPEC_MAX_HIERS; i++)
-			if (all[i].version == 2 || (all[i].controllers && all[i].controllers[0]))
-				out[n++] = &all[i];
-		return (int)n;
+	struct said *s = userdata;
+	char name[32], where[4400];
+	snprintf(name, sizeof(name), "%d", (int)res->pid);
+	if (!res->hier) {
+		s->rc = cli_fail(name, "rule of line %u: no hierarchy has '%s'", res->line, res->controller);
+		return;
 	}
-	char *list = strdup(d->controllers), *save = NULL;
-	if (!list) {
-		cli_fail("classify", "out of memory");
-		return -1;
-	}
-	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		const struct pcon_hier *h;
-		if (pcon_hier_find(c->p, t, &h) < 0) {
-			cli_fail("classify", "rule of line %u: no hierarchy has '%s'", d->line, t);
-			free(list);
-			return -1;
-		}
-		bool dup = false;
-		for (size_t i = 0; i < n; i++)
-			dup |= out[i] == h;
-		if (!dup && n < PCON_SPEC_MAX_HIERS)
-			out[n++] = h;
-	}
-	free(list);
-	return (int)n;
+	snprintf(where, sizeof(where), "%s", cli_spec_name(res->hier, res->path));
+	if (res->err == -ENOENT)
+		s->rc = cli_fail(name, "rule of line %u: %s: no such container (rules never create one)",
+				 res->line, where);
+	else if (res->err < 0)
+		s->rc = cli_fail(name, "cannot move it into %s: %s", where, strerror(-res->err));
+	else if (s->verbose)
+		printf("%d %s (line %u)\n", (int)res->pid, where, res->line);
 }
 
 /* Move pid where its rules say. 0, or the exit status 1 (said why). */
 static int classify_one(struct cli *c, const struct pcon_rules *rules, pid_t pid, bool verbose)
 {
-	char comm[64], exe[4096], name[32];
-	struct pcon_rules_proc p;
+	struct said s = { .verbose = verbose };
+	int r = pcon_rules_place(c->p, rules, pid, say, &s);
+	char name[32];
 	snprintf(name, sizeof(name), "%d", (int)pid);
-	int r = pcon_rules_proc_read(pcon_proc_fd(c->p), pid, &p, comm, sizeof(comm), exe, sizeof(exe));
 	if (r == -ESRCH)
 		return cli_fail(name, "no such process");
 	if (r < 0)
 		return cli_fail(name, "cannot read the process: %s", strerror(-r));
-	struct pcon_rules_dest d[MAX_DESTS];
-	int n = pcon_rules_match(rules, &p, d, MAX_DESTS);
-	if (n < 0)
-		return cli_fail(name, "destination too long");
-	int rc = 0;
-	for (int i = 0; i < n; i++) {
-		const struct pcon_hier *hs[PCON_SPEC_MAX_HIERS];
-		int nh = rule_hiers(c, &d[i], hs);
-		if (nh < 0) {
-			rc = 1;
-			continue;
-		}
-		for (int k = 0; k < nh; k++) {
-			struct pcon_container *ct;
-			char path[4200], where[4400];
-			snprintf(path, sizeof(path), "/%s", d[i].path);
-			snprintf(where, sizeof(where), "%s:%s", hs[k]->name, path);
-			r = pcon_container_open(hs[k], path, &ct);
-			if (r < 0) {
-				rc = cli_fail(name, "rule of line %u: %s: %s", d[i].line, where,
-					      r == -ENOENT ? "no such container (rules never create one)"
-							   : strerror(-r));
-				continue;
-			}
-			r = pcon_container_attach(ct, pid, false);
-			pcon_container_free(ct);
-			if (r < 0)
-				rc = cli_fail(name, "cannot move it into %s: %s", where, strerror(-r));
-			else if (verbose)
-				printf("%d %s (line %u)\n", (int)pid, where, d[i].line);
-		}
-	}
-	return rc;
+	return s.rc;
 }
 
 int cmd_classify(struct cli *c, int argc, char **argv)

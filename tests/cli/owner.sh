@@ -21,7 +21,8 @@ if [ -n "$v2" ]; then
 	check "v2: the directory and cgroup.procs are nobody's" \
 		[ "$(stat -c %U "$dir" "$dir/cgroup.procs" "$dir/cgroup.subtree_control" | sort -u)" = nobody ]
 	check "v2: its limits stay root's" [ "$(stat -c %U "$dir/cgroup.max.descendants")" = root ]
-	as_nobody sleep 1000 & kids+=($!); s=$!
+	# (not through the function: $! must be the process itself, setpriv execs it)
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 1000 & kids+=($!); s=$!
 	$PCON attach "$C" $s >/dev/null
 	check "v2: nobody makes a container below" as_nobody $PCON_PLAIN create "$C/mine"
 	check "v2: nobody moves its own process there" as_nobody $PCON_PLAIN attach "$C/mine" $s

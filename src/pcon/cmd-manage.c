@@ -177,7 +177,9 @@ static int create_one(struct cli *c, const char *arg, const struct create_opts *
 		struct pcon_container *ct = NULL;
 		int r = pcon_container_create(s.hiers[k], s.path, &ct);
 		pcon_container_free(ct);
-		const char *name = cli_spec_name(s.hiers[k], s.path);
+		/* Named as the user spelled it (cpu:/x, where cpu and cpuacct
+		 * share a hierarchy), unless the name covers several. */
+		const char *name = s.n == 1 ? arg : cli_spec_name(s.hiers[k], s.path);
 		if (r > 0 && made_add(m, s.hiers[k], s.path, r) < 0)
 			r = -ENOMEM;
 		if (r == 0 && !parents)

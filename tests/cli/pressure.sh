@@ -49,4 +49,21 @@ check "v2: stats --json carries the pressure" jq -e '.pressure.cpu.some.total_us
 [ -n "$v1" ] && check "v1: stats --json pressure is null" jq -e '.pressure == null' \
 	<<<"$($PCON stats --json "$v1:/$PFX-p")"
 for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
+
+# memory.some from a fixture that outgrows a memory limit (reclaim stalls
+# it before the OOM killer ends it): where v2 has the memory controller.
+if jq -e --arg h "$v2" '.[] | select(.name == $h) | .controllers | index("memory")' <<<"$json" >/dev/null; then
+	M="$v2:/$PFX-mem"
+	check "v2: create with memory" $PCON create "memory:/$PFX-mem"
+	check "v2: a 16M limit" $PCON set "$M" memory.max=16M
+	m0=$($PCON pressure --json "$M" | jq '.memory.some.total_us')
+	for _ in 1 2 3; do
+		$PCON exec "$M" -- python3 -c 'b = []
+while True: b.append(bytearray(1 << 20))' >/dev/null 2>&1
+	done
+	m1=$($PCON pressure --json "$M" | jq '.memory.some.total_us')
+	check "v2: a memory-limited fixture raises memory.some (total $m0 -> $m1 us)" [ "$m1" -gt "$m0" ]
+else
+	skip "memory pressure" "the v2 hierarchy has no memory controller here"
+fi
 done_testing

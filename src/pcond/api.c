@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pcond.h"
+#include "pcon/rules.h"
 
 static void reply_err(struct conn *c, const char *code, const char *msg)
 {
@@ -86,7 +87,8 @@ static void do_status(struct pcond *d, struct conn *c)
 			 "backend=%s sample_cpu_us=%.0f "
 			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
 			 "refused=%llu expired=%llu fd_exhausted=%llu subscriptions=%zu "
-			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu uptime_s=%llu\n",
+			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu "
+			 "rules=%zu rules_moved=%llu rules_failed=%llu uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
 			 (unsigned long long)t->rounds, (unsigned long long)t->skipped,
 			 (unsigned long long)t->failed, (unsigned long long)t->scan_errors,
@@ -96,7 +98,8 @@ static void do_status(struct pcond *d, struct conn *c)
 			 (unsigned long long)d->refused, (unsigned long long)d->expired,
 			 (unsigned long long)d->fd_exhausted, d->n_subs, d->ev ? 1 : 0,
 			 (unsigned long long)d->ev_loads, (unsigned long long)d->renders,
-			 (unsigned long long)(d->render_ns / 1000),
+			 (unsigned long long)(d->render_ns / 1000), pcon_rules_count(d->rules),
+			 (unsigned long long)d->rules_moved, (unsigned long long)d->rules_failed,
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");
 }

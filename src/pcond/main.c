@@ -30,7 +30,7 @@
 #define MAX_TOKENS 64
 
 struct opts {
-	const char *socket, *metrics;
+	const char *socket, *metrics, *rules;
 	char *tokens[MAX_TOKENS + 1];
 	size_t n_tokens;
 	enum pcon_backend backend;
@@ -60,6 +60,10 @@ static void help(void)
 	       "                             get 503 (default 64)\n"
 	       "      --request-timeout=SEC  a request must arrive whole within SEC of its\n"
 	       "                             first byte (default 10)\n"
+	       "      --rules=FILE           move each process as it starts a program or\n"
+	       "                             changes user or group where the placement rules\n"
+	       "                             of FILE say (cgrules.conf format); SIGHUP reads\n"
+	       "                             it again\n"
 	       "      --log-level=LEVEL      log at LEVEL and above: err, warning, notice,\n"
 	       "                             info (default), debug\n"
 	       "  -h, --help                 show this help\n"
@@ -102,6 +106,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-http-clients", required_argument, NULL, 'T' },
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "rules", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -111,6 +116,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, ":s:m:H:b:n:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
+		case 'r': o->rules = optarg; break;
 		case 'm': o->metrics = optarg; break;
 		case 'H':
 			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t;
@@ -258,8 +264,10 @@ static void on_signal(struct pcond *d)
 {
 	struct signalfd_siginfo si;
 	while (read(d->signal.fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGHUP) {
+			rules_reload(d);
 			tracker_sample(&d->tr, 0);
+		}
 		else
 			d->quit = true;
 	}
@@ -338,6 +346,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return fail("cannot open the hierarchies: %s", strerror(-r));
 	int rc = open_loop(&d);
+	if (rc == 0 && o.rules)
+		rc = rules_start(&d, o.rules);
 	if (rc == 0)
 		rc = sd_listen(&d);
 	bool http_passed = d.http.fd >= 0;
@@ -363,7 +373,9 @@ int main(int argc, char **argv)
 	while (d.conns)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
+	d.n_subs = 0; /* pcond's own subscription too */
 	subs_release_idle(&d, true);
+	rules_done(&d);
 	snapshot_put(&d, d.snap);
 	listen_api_close(&d);
 	if (d.http.fd >= 0)

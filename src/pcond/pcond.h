@@ -14,6 +14,8 @@
 #include "pcon/taskstate.h"
 #include "proto.h"
 
+struct pcon_rules;
+
 #define PCOND_VERSION "0.1.0"
 #define PCOND_SOCKET_DEFAULT "/run/pcon/pcond.sock"
 #define PCOND_METRICS_PORT "9742"
@@ -201,9 +203,24 @@ struct pcond {
 	bool activated;            /* listeners passed by the service manager */
 	bool quit;
 	bool verbose;
+	struct pcon_rules *rules;  /* --rules, or NULL */
+	const char *rules_path;
+	int rules_sub;             /* its events subscription */
+	uint64_t rules_moved, rules_failed;
+#define RULES_WARNED_MAX 64
+	char rules_warned[RULES_WARNED_MAX][128]; /* what was said once */
+	size_t rules_warned_n;
 };
 
 uint64_t now_ns(void);
+
+/* rules.c: --rules FILE. 0, or 1 with the error logged. */
+int rules_start(struct pcond *d, const char *path);
+void rules_reload(struct pcond *d);
+void rules_on_event(struct pcond *d, const struct pcon_event *ev);
+void rules_done(struct pcond *d);
+/* subs.c: a subscription of pcond's own; its events go to rules_on_event. */
+int subs_internal(struct pcond *d, const struct pcon_container *c, unsigned flags, int *ret_id);
 
 /* log.c: one line on stderr at or above the level (LOG_ERR ... LOG_DEBUG),
  * with journal priority prefixes when stderr is the journal. */

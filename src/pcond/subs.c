@@ -57,7 +57,8 @@ static struct sub *sub_find(struct pcond *d, int id)
 static void sub_remove(struct pcond *d, struct sub *s)
 {
 	(void)pcon_events_unsubscribe(d->ev, s->id);
-	s->c->n_subs--;
+	if (s->c)
+		s->c->n_subs--;
 	*s = d->subs[--d->n_subs];
 }
 
@@ -107,6 +108,23 @@ static int events_acquire(struct pcond *d)
 		return r;
 	}
 	d->mono_to_real_ns = mono_to_real();
+	return 0;
+}
+
+int subs_internal(struct pcond *d, const struct pcon_container *c, unsigned flags, int *ret_id)
+{
+	int r = events_acquire(d);
+	if (r < 0)
+		return r;
+	struct sub *v = realloc(d->subs, (d->n_subs + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	d->subs = v;
+	r = pcon_events_subscribe(d->ev, c, flags);
+	if (r < 0)
+		return r;
+	d->subs[d->n_subs++] = (struct sub){ .id = r, .c = NULL };
+	*ret_id = r;
 	return 0;
 }
 
@@ -266,6 +284,8 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 		/* the machine's loss: every subscriber may have missed events */
 		for (size_t i = 0; i < d->n_subs; i++) {
 			struct conn *c = d->subs[i].c;
+			if (!c)
+				continue; /* pcond's own (the rules): nothing to tell */
 			bool seen = false;
 			for (size_t k = 0; k < i && !seen; k++)
 				seen = d->subs[k].c == c;
@@ -277,6 +297,10 @@ static int on_event(const struct pcon_event *ev, void *userdata)
 	struct sub *s = sub_find(d, ev->subscription);
 	if (!s)
 		return 0;
+	if (!s->c) {
+		rules_on_event(d, ev);
+		return 0;
+	}
 	struct conn *c = s->c;
 	if (c->uid != 0 && (ev->type == PCON_EVENT_FORK || ev->type == PCON_EVENT_EXEC ||
 			    ev->type == PCON_EVENT_UID || ev->type == PCON_EVENT_GID ||

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pcond.h"
+#include "pcon/pressure.h"
 
 /* A label value with \\, \" and \n escaped. */
 static int put_label(struct buf *b, const char *s)
@@ -142,6 +143,60 @@ static int render_states(struct pcond *d, struct buf *b)
 	return r;
 }
 
+/* One stall counter per resource and kind the kernel gives. */
+static int put_pressure(struct buf *b, const char *name, const struct tree *tr, const struct node *n,
+			const struct pcon_pressure *p)
+{
+	int r = 0;
+	for (int res = 0; r == 0 && res < PCON_PSI_MAX; res++)
+		for (int k = 0; r == 0 && k < PCON_PSI_KIND_MAX; k++) {
+			if (!p->have[res][k])
+				continue;
+			r = buf_printf(b, "%s", name);
+			if (r == 0 && tr) {
+				r = put_labels(b, tr, n);
+				b->len -= r == 0; /* reopen the label set */
+				if (r == 0)
+					r = buf_put(b, ",", 1);
+			} else if (r == 0) {
+				r = buf_put(b, "{", 1);
+			}
+			if (r == 0)
+				r = buf_printf(b, "resource=\"%s\",kind=\"%s\"} %.6f\n",
+					       pcon_psi_resource_to_string((enum pcon_psi_resource)res),
+					       pcon_psi_kind_to_string((enum pcon_psi_kind)k),
+					       (double)p->v[res][k].total_us / 1e6);
+		}
+	return r;
+}
+
+/* Pressure stall time: every v2 container's, and the machine's. Counters of
+ * seconds, the Prometheus way: the averages are rate() of them. A kernel
+ * without PSI gives no samples (never zeros). */
+static int render_pressure(struct pcond *d, struct buf *b)
+{
+	int r = buf_printf(b, "# HELP pcon_pressure_stall_seconds Time some (or, kind=full, all non-idle) "
+			      "tasks of the container were stalled waiting for the resource.\n"
+			      "# TYPE pcon_pressure_stall_seconds counter\n");
+	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
+		struct tree *tr = &d->tr.trees[i];
+		if (tr->h->version != 2)
+			continue;
+		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
+			struct pcon_pressure p;
+			if (pcon_pressure_read(n->c, &p) == 0)
+				r = put_pressure(b, "pcon_pressure_stall_seconds_total", tr, n, &p);
+		}
+	}
+	struct pcon_pressure m;
+	if (r == 0)
+		r = buf_printf(b, "# HELP pcon_machine_pressure_stall_seconds The same for the whole machine "
+				  "(/proc/pressure).\n# TYPE pcon_machine_pressure_stall_seconds counter\n");
+	if (r == 0 && pcon_pressure_read_machine(d->p, &m) == 0)
+		r = put_pressure(b, "pcon_machine_pressure_stall_seconds_total", NULL, NULL, &m);
+	return r;
+}
+
 static int render_daemon(struct pcond *d, struct buf *b)
 {
 	const struct tracker *t = &d->tr;
@@ -174,6 +229,8 @@ int metrics_render(struct pcond *d, struct buf *b)
 		r = render_family(d, b, &families[i]);
 	if (r == 0)
 		r = render_states(d, b);
+	if (r == 0)
+		r = render_pressure(d, b);
 	if (r == 0)
 		r = render_daemon(d, b);
 	return r == 0 ? buf_printf(b, "# EOF\n") : r;

@@ -143,6 +143,14 @@ check "/metrics labels hierarchy and container" grep -q "^pcon_load1{hierarchy=\
 check "/metrics has task states" grep -q '^pcon_threads{hierarchy="unified",container="/",state="sleeping"} [1-9]' <<<"$m"
 check "/metrics: every sample belongs to a TYPE'd family" bash -c '
 	awk '\''/^# TYPE/ {t[$3]=1; next} /^#/ {next} {n=$1; sub(/[{ ].*/,"",n); b=n; sub(/_total$/,"",b); if (!(n in t) && !(b in t)) {print "untyped " n; exit 1}}'\'' <<<"$1"' _ "$m"
+if [ -r /proc/pressure/cpu ]; then
+	check "/metrics: the machine's stall seconds, a counter per resource and kind" \
+		grep -Eq '^pcon_machine_pressure_stall_seconds_total\{resource="cpu",kind="some"\} [0-9]+\.[0-9]+$' <<<"$m"
+	check "/metrics: a v2 container's stall seconds" \
+		grep -Eq '^pcon_pressure_stall_seconds_total\{hierarchy="unified",container="/",resource="io",kind="full"\} [0-9.]+$' <<<"$m"
+else
+	check "/metrics: no PSI, no pressure samples (never zeros)" bash -c "! grep -q '^pcon_.*pressure_stall_seconds_total' <<<'$m'"
+fi
 check "/metrics is OpenMetrics" bash -c "curl -sI --max-time 5 http://127.0.0.1:$port/metrics | grep -qi '^content-type: application/openmetrics-text'"
 check "other paths are 404" [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/nope")" = 404 ]
 check "metrics listen on loopback only by default" bash -c "ss -ltn | grep -q '127.0.0.1:$port '"

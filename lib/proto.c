@@ -15,6 +15,7 @@ static const char *const cmd_names[PROTO_CMD_MAX] = {
 	[PROTO_RESCAN] = "rescan",
 	[PROTO_LIMIT] = "limit",
 	[PROTO_SUBSCRIBE] = "subscribe",
+	[PROTO_WATCH] = "watch",
 };
 
 const char *proto_cmd_name(enum proto_cmd c)
@@ -202,6 +203,7 @@ int proto_parse(const char *line, size_t len, struct proto_req *ret, const char 
 	ret->privileged = ret->cmd == PROTO_RESCAN || ret->cmd == PROTO_LIMIT;
 	ret->number = 0;
 	ret->spec[0] = '\0';
+	ret->expr[0] = '\0';
 	switch (ret->cmd) {
 	case PROTO_PING:
 	case PROTO_STATUS:
@@ -215,6 +217,16 @@ int proto_parse(const char *line, size_t len, struct proto_req *ret, const char 
 	case PROTO_SUBSCRIBE:
 		r = parse_spec(w, n, ret, &why);
 		break;
+	case PROTO_WATCH:
+		if (n != 3) {
+			why = "watch needs an expression and a container (watch load1>1.5 HIER:PATH)";
+			r = -EINVAL;
+		} else if ((r = proto_unescape(w[1].s, w[1].n, ret->expr, sizeof(ret->expr))) < 0) {
+			why = "bad expression";
+		} else if ((r = proto_unescape(w[2].s, w[2].n, ret->spec, sizeof(ret->spec))) < 0) {
+			why = r == -ENAMETOOLONG ? "container name too long" : "bad %XX escape in container name";
+		}
+		break;
 	case PROTO_LIMIT:
 		if (n != 2 || parse_number(&w[1], &ret->number) < 0 || ret->number == 0) {
 			why = "limit needs a positive number of containers";
@@ -222,7 +234,7 @@ int proto_parse(const char *line, size_t len, struct proto_req *ret, const char 
 		}
 		break;
 	default:
-		why = "unknown command (ping, status, loadavg, subscribe, rescan, limit)";
+		why = "unknown command (ping, status, loadavg, subscribe, watch, rescan, limit)";
 		r = -ENOENT;
 		break;
 	}
@@ -262,6 +274,25 @@ int proto_request_format(enum proto_cmd cmd, bool recursive, const char *spec, u
 	out[o++] = '\n';
 	out[o] = '\0';
 	return (int)o;
+}
+
+int proto_watch_format(const char *expr, const char *spec, char *out, size_t size)
+{
+	int o = snprintf(out, size, "watch ");
+	if (o < 0 || (size_t)o >= size)
+		return -ENOBUFS;
+	int n = proto_escape(expr, out + o, size - (size_t)o);
+	if (n < 0 || (size_t)(o + n) + 2 >= size)
+		return -ENOBUFS;
+	o += n;
+	out[o++] = ' ';
+	n = proto_escape(spec, out + o, size - (size_t)o);
+	if (n < 0 || (size_t)(o + n) + 2 > size)
+		return -ENOBUFS;
+	o += n;
+	out[o++] = '\n';
+	out[o] = '\0';
+	return o;
 }
 
 /* The value of the word "key=..." of line, [*ret_v, *ret_v + *ret_n). */

@@ -27,6 +27,7 @@ enum proto_cmd {
 	PROTO_RESCAN,   /* rescan               -> (root) sample now, ok */
 	PROTO_LIMIT,    /* limit N              -> (root) cap on tracked containers, ok */
 	PROTO_SUBSCRIBE, /* subscribe [-r] SPEC -> ok N, then event lines until closed */
+	PROTO_WATCH,    /* watch EXPR SPEC      -> ok 1, then threshold lines until closed */
 	PROTO_CMD_MAX,
 	PROTO_CMD_INVALID = -EINVAL,
 };
@@ -36,6 +37,7 @@ struct proto_req {
 	bool recursive;              /* loadavg -r, subscribe -r */
 	bool privileged;             /* only root may ask */
 	uint64_t number;             /* limit N */
+	char expr[64];               /* watch: percent-decoded threshold expression */
 	char spec[PROTO_LINE_MAX];   /* loadavg, subscribe: percent-decoded HIER:PATH */
 };
 
@@ -73,6 +75,9 @@ const char *proto_cmd_name(enum proto_cmd c);
  */
 int proto_request_format(enum proto_cmd cmd, bool recursive, const char *spec, uint64_t number,
 			 char *out, size_t size);
+
+/* "watch EXPR SPEC\n" into out, both escaped. The length, or -ENOBUFS. */
+int proto_watch_format(const char *expr, const char *spec, char *out, size_t size);
 
 /*
  * The value of key in a data or event line ("word k=v k=v ..."),

@@ -47,7 +47,8 @@ static void install_handlers(void)
 static void events_help(void)
 {
 	printf("Usage: pcon events [OPTIONS] [HIER:PATH]\n"
-	       "       pcon events --on-empty CMD HIER:PATH\n\n"
+	       "       pcon events --on-empty CMD HIER:PATH\n"
+	       "       pcon events --when EXPR [--on-event CMD] HIER:PATH\n\n"
 	       "Print what happens to the tasks of a container as it happens, one line\n"
 	       "each: fork, exec, exit, uid, gid, move (between containers), populated\n"
 	       "and empty (the container, with its descendants, got its first task or\n"
@@ -62,6 +63,12 @@ static void events_help(void)
 	       "      --on-empty=CMD   run CMD with /bin/sh -c once the container becomes\n"
 	       "                       empty (its name is $1 and $PCON_CONTAINER), then\n"
 	       "                       exit with CMD's exit status\n"
+	       "      --when=EXPR      a threshold event each time EXPR (load1>1.5,\n"
+	       "                       running>4, cpu.some.avg10>20, memory.full.avg10>5)\n"
+	       "                       becomes true and again when it stops being true\n"
+	       "                       (with hysteresis); pcond evaluates it\n"
+	       "      --on-event=CMD   with --when: run CMD with /bin/sh -c at each one\n"
+	       "                       ($PCON_CONTAINER, $PCON_EXPR, $PCON_STATE, $PCON_VALUE)\n"
 	       "  -h, --help           show this help\n");
 }
 
@@ -440,6 +447,8 @@ int cmd_events(struct cli *c, int argc, char **argv)
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "on-empty", required_argument, NULL, 'E' },
+		{ "when", required_argument, NULL, 'W' },
+		{ "on-event", required_argument, NULL, 'X' },
 		{ "direct", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -447,12 +456,15 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	struct events s = { .j = { .f = stdout }, .empty_sub = -1 };
 	unsigned flags = 0;
 	bool direct = false;
+	const char *when = NULL, *on_event = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': flags |= PCON_EVENTS_RECURSIVE; break;
 		case 'J': s.json = true; break;
 		case 'E': s.on_empty = optarg; break;
+		case 'W': when = optarg; break;
+		case 'X': on_event = optarg; break;
 		case 'D': direct = true; break;
 		case 'h': events_help(); return 0;
 		default: return cli_bad_option("events", argv);
@@ -460,6 +472,12 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return cli_usage("events", "one container at most");
+	if (on_event && !when)
+		return cli_usage("events", "--on-event goes with --when");
+	if (when && (argc - optind != 1 || s.on_empty || flags || direct))
+		return cli_usage("events", "--when takes one container, and neither -r, --direct nor --on-empty");
+	if (when)
+		return events_when(c, when, argv[optind], s.json, on_event);
 	if (s.on_empty && (argc - optind != 1 || !s.on_empty[0]))
 		return cli_usage("events", "--on-empty needs a command and a container");
 

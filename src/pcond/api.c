@@ -130,6 +130,9 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len)
 	case PROTO_SUBSCRIBE:
 		subs_request(d, c, req.spec, req.recursive);
 		break;
+	case PROTO_WATCH:
+		watch_request(d, c, req.expr, req.spec);
+		break;
 	case PROTO_LIMIT:
 		if (req.number > d->fd_budget) {
 			char msg[128];

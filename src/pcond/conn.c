@@ -235,6 +235,7 @@ void conn_close(struct pcond *d, struct conn *c)
 		return;
 	set_more(d, c, false);
 	subs_drop(d, c);
+	watches_drop(d, c);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;

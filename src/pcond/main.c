@@ -253,8 +253,10 @@ static void on_timer(struct pcond *d)
 	unsigned int n = pcon_loadavg_due(&d->next_ns, now_ns());
 	if (n > 1)
 		d->tr.skipped += n - 1; /* applied late, in one round */
-	if (n > 0)
+	if (n > 0) {
 		tracker_sample(&d->tr, n);
+		watches_sample(d);
+	}
 	conn_sweep(d);
 	listeners_resume(d); /* in case no descriptor was closed since */
 	subs_release_idle(d, false);
@@ -297,6 +299,7 @@ static void run(struct pcond *d)
 				if (d->ev)
 					subs_dispatch(d);
 				break;
+			case EV_WATCH: watch_trigger(d, k); break;
 			default:
 				if (!((struct conn *)k)->dead)
 					conn_event(d, (struct conn *)k, evs[i].events);
@@ -304,6 +307,7 @@ static void run(struct pcond *d)
 			}
 		}
 		conn_reap(d);
+		watches_reap(d);
 	}
 }
 
@@ -373,6 +377,7 @@ int main(int argc, char **argv)
 	while (d.conns)
 		conn_close(&d, d.conns);
 	conn_reap(&d);
+	watches_reap(&d);
 	d.n_subs = 0; /* pcond's own subscription too */
 	subs_release_idle(&d, true);
 	rules_done(&d);

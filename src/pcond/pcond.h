@@ -12,6 +12,7 @@
 #include "pcon/loadavg.h"
 #include "pcon/pcon.h"
 #include "pcon/taskstate.h"
+#include "pcon/when.h"
 #include "proto.h"
 
 struct pcon_rules;
@@ -99,6 +100,7 @@ enum ev_kind {
 	EV_HTTP_LISTEN,
 	EV_HTTP_CONN,
 	EV_EVENTS,
+	EV_WATCH,
 };
 
 #define CONN_IN_MAX 8192 /* >= PROTO_LINE_MAX; an HTTP request head */
@@ -210,6 +212,9 @@ struct pcond {
 #define RULES_WARNED_MAX 64
 	char rules_warned[RULES_WARNED_MAX][128]; /* what was said once */
 	size_t rules_warned_n;
+	struct watch **watches;    /* threshold expressions, one per connection */
+	size_t n_watches;
+	struct watch *watch_grave; /* dropped this pass */
 };
 
 uint64_t now_ns(void);
@@ -219,6 +224,13 @@ int rules_start(struct pcond *d, const char *path);
 void rules_reload(struct pcond *d);
 void rules_on_event(struct pcond *d, const struct pcon_event *ev);
 void rules_done(struct pcond *d);
+/* watch.c: "watch EXPR CONTAINER" and its threshold events. */
+void watch_request(struct pcond *d, struct conn *c, const char *expr, const char *name);
+void watches_sample(struct pcond *d);   /* after each sample */
+void watch_trigger(struct pcond *d, void *w); /* a PSI trigger fired */
+void watches_drop(struct pcond *d, struct conn *c);
+void watches_reap(struct pcond *d);
+
 /* subs.c: a subscription of pcond's own; its events go to rules_on_event. */
 int subs_internal(struct pcond *d, const struct pcon_container *c, unsigned flags, int *ret_id);
 

@@ -112,6 +112,11 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	check "$H: unprivileged: --json has an error member" \
 		jq -e '[.[0].children[] | select(.error | tostring | startswith("covered by a mount"))] | length == 1' \
 		<<<"$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls --json "$C" 2>/dev/null)"
+	fails_with "$H: remove -r refuses a tree with a mount in it" "mounted on it or below" \
+		$PCON remove -r "$C"
+	fails_with "$H: remove refuses the covered container" "mounted on it or below" \
+		$PCON remove -r "$C/cov"
+	check "$H: ... and removed nothing" $PCON tasks "$C/tab\tname"
 	umount "$mount/$PFX-n/cov"; mnts=()
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 	check "$H: remove -r removes every odd name" $PCON remove -r "$C"

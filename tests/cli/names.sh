@@ -75,6 +75,27 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	check "$H: tasks --json names it escaped" \
 		jq -e '.[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' <<<"$($PCON tasks --json "$C/tab\\tname")"
 
+	# --- events name the container escaped, text and JSON ---
+	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
+	for fmt in text json; do
+		opt=(); [ $fmt = json ] && opt=(--json)
+		timeout 3 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
+		sleep 1
+		$PCON exec "$C/tab\tname" -- true
+		wait $ep
+		if [ $fmt = text ]; then
+			check "$H: events: the exec line names it escaped" \
+				grep -qF " $H:/$PFX-n/tab\tname pid=" "$ev"
+			check "$H: events: no raw tab" bash -c "! grep -q \$'\t' '$ev'"
+		else
+			check "$H: events --json: strict JSON, the name in the reversible form" python3 -c '
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "path" in e) else 1)' "$ev"
+		fi
+	done
+	rm -f "$ev"
+
 	# --- the same names through pcond (loadavg) ---
 	PCOND=${PCOND:-build/pcond}
 	if [ "$H" = "$v2" ] && [ -x "$PCOND" ]; then

@@ -251,7 +251,16 @@ _public_ int pcon_container_tasks(const struct pcon_container *c, bool threads, 
 	return pid_list_parse(text, ret);
 }
 
-/* 1 if the container at fd or any descendant holds a task, 0 if none. */
+/* Is name in dir fd a mount point (a file system mounted over a container)? */
+static bool covered_at(int fd, const char *name)
+{
+	struct stat pst, st;
+	/* stat follows the mount: another device means something covers it */
+	return fstat(fd, &pst) == 0 && fstatat(fd, name, &st, 0) == 0 && st.st_dev != pst.st_dev;
+}
+
+/* 1 if the container at fd or any descendant holds a task, 0 if none;
+ * -EXDEV if a descendant has a file system mounted over it. */
 static int holds_tasks(int fd)
 {
 	_cleanup_free_ char *text = NULL;
@@ -265,6 +274,8 @@ static int holds_tasks(int fd)
 	_cleanup_strv_free_ char **kids = NULL;
 	r = list_children(fd, &kids);
 	for (int i = 0; r > 0 && kids[i]; i++) {
+		if (covered_at(fd, kids[i]))
+			return -EXDEV;
 		_cleanup_close_ int kfd = open_beneath(fd, kids[i], O_RDONLY | O_DIRECTORY);
 		if (kfd < 0)
 			return kfd == -ENOENT ? 0 : kfd;
@@ -309,6 +320,8 @@ _public_ int pcon_container_remove(const struct pcon_hier *h, const char *path, 
 						   O_RDONLY | O_DIRECTORY);
 	if (parent < 0)
 		return parent;
+	if (covered_at(parent, name))
+		return -EXDEV; /* rmdir would fail with EBUSY: say why, remove nothing */
 	_cleanup_close_ int fd = open_beneath(parent, name, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return fd;

@@ -132,8 +132,9 @@ int pcon_container_enable(const struct pcon_hier *h, const char *path, const cha
 
 /*
  * Remove a container; with recursive, its descendants first. -EBUSY (nothing
- * removed) if it or a descendant holds tasks; -ENOTEMPTY if it has children
- * and !recursive; -EPERM for a hierarchy root.
+ * removed) if it or a descendant holds tasks; -EXDEV (nothing removed) if a
+ * file system is mounted over it or a descendant; -ENOTEMPTY if it has
+ * children and !recursive; -EPERM for a hierarchy root.
  */
 int pcon_container_remove(const struct pcon_hier *h, const char *path, bool recursive);
 

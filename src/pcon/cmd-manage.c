@@ -284,7 +284,10 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		r = pcon_container_remove(cts[i]->hier, cts[i]->path, recursive);
-		if (r < 0 && r != -ENOENT)
+		if (r == -EXDEV)
+			rc = cli_fail(cli_name(cts[i]), "a file system is mounted on it or below "
+				      "(unmount it first)");
+		else if (r < 0 && r != -ENOENT)
 			rc = cli_errno(cli_name(cts[i]), r);
 	}
 	cli_free_specs(cts, n);

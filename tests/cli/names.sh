@@ -75,6 +75,27 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	check "$H: tasks --json names it escaped" \
 		jq -e '.[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' <<<"$($PCON tasks --json "$C/tab\\tname")"
 
+	# --- events name the container escaped, text and JSON ---
+	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
+	for fmt in text json; do
+		opt=(); [ $fmt = json ] && opt=(--json)
+		timeout 3 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
+		sleep 1
+		$PCON exec "$C/tab\tname" -- true
+		wait $ep
+		if [ $fmt = text ]; then
+			check "$H: events: the exec line names it escaped" \
+				grep -qF " $H:/$PFX-n/tab\tname pid=" "$ev"
+			check "$H: events: no raw tab" bash -c "! grep -q \$'\t' '$ev'"
+		else
+			check "$H: events --json: strict JSON, the name in the reversible form" python3 -c '
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "path" in e) else 1)' "$ev"
+		fi
+	done
+	rm -f "$ev"
+
 	# --- the same names through pcond (loadavg) ---
 	PCOND=${PCOND:-build/pcond}
 	if [ "$H" = "$v2" ] && [ -x "$PCOND" ]; then
@@ -114,6 +135,11 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 		<<<"$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls --json "$C" 2>/dev/null)"
 	t=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON stats --json -r -b proc "$C" | jq .total)
 	check "$H: unprivileged: the covered threads still count in the parent (proc walk: $t)" [ "$t" = 2 ]
+	fails_with "$H: remove -r refuses a tree with a mount in it" "mounted on it or below" \
+		$PCON remove -r "$C"
+	fails_with "$H: remove refuses the covered container" "mounted on it or below" \
+		$PCON remove -r "$C/cov"
+	check "$H: ... and removed nothing" $PCON tasks "$C/tab\tname"
 	umount "$mount/$PFX-n/cov"; mnts=()
 	for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 	check "$H: remove -r removes every odd name" $PCON remove -r "$C"
@@ -146,8 +172,6 @@ if [ ${#hiers[@]} -eq 2 ]; then
 
 	$PCON create "${args[@]}" & pid=$!
 	sleep 0.05; kill -9 $pid; wait $pid 2>/dev/null
-	fails_with "after kill -9, create without -p names an existing one" "container exists" \
-		$PCON create "${args[@]}"
 	check "after kill -9, create -p completes it" $PCON create -p "${args[@]}"
 	n=0
 	for H in $v1 $v2; do
@@ -155,6 +179,8 @@ if [ ${#hiers[@]} -eq 2 ]; then
 	done
 	check "... every leaf exists in both hierarchies" [ $n -eq 120 ]
 	check "create -p again changes nothing" $PCON create -p "${args[@]}"
+	fails_with "create without -p names the first that exists" "$v1:/$PFX-s/n1/l1/" \
+		$PCON create "${args[@]}"
 	check "remove the tree" $PCON remove -r "$HH:/$PFX-s"
 else
 	skip "create under signals" "needs a v1 and a v2 hierarchy"

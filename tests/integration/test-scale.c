@@ -69,10 +69,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The same tree in every hierarchy: top/gI/cJ, leaves in groups of GROUP. */
+/* The same tree in every hierarchy: top/gI/cJ, leaves in groups of GROUP.
+ * Ids and paths only: thousands of open handles would outgrow a default
+ * open-file limit of 1,024. */
 struct tree {
 	size_t n;                          /* containers per hierarchy, top included */
-	struct pcon_container **c[MAX_HIERS];
+	uint64_t *id[MAX_HIERS];
+	char **path[MAX_HIERS];
 };
 
 static void tree_make(struct tree *t, const char *name, size_t leaves)
@@ -80,8 +83,10 @@ static void tree_make(struct tree *t, const char *name, size_t leaves)
 	size_t groups = (leaves + GROUP - 1) / GROUP;
 	t->n = 1 + groups + leaves;
 	for (size_t h = 0; h < n_h; h++) {
-		t->c[h] = calloc(t->n, sizeof(*t->c[h]));
-		assert_non_null(t->c[h]);
+		t->id[h] = calloc(t->n, sizeof(*t->id[h]));
+		t->path[h] = calloc(t->n, sizeof(*t->path[h]));
+		assert_non_null(t->id[h]);
+		assert_non_null(t->path[h]);
 		size_t k = 0;
 		char path[256];
 		for (size_t g = 0; g <= groups; g++) {
@@ -93,9 +98,13 @@ static void tree_make(struct tree *t, const char *name, size_t leaves)
 					snprintf(path, sizeof(path), "/%s-%s/g%zu", pt_prefix(), name, g);
 				else
 					snprintf(path, sizeof(path), "/%s-%s/g%zu/c%zu", pt_prefix(), name, g, j);
-				int r = pcon_container_create(H[h], path, &t->c[h][k++]);
+				struct pcon_container *c;
+				int r = pcon_container_create(H[h], path, &c);
 				if (r < 0)
 					fail_msg("create %s:%s: %s", H[h]->name, path, strerror(-r));
+				t->id[h][k] = c->id;
+				t->path[h][k++] = strdup(path);
+				pcon_container_free(c);
 			}
 		}
 		assert_int_equal(k, t->n);
@@ -106,9 +115,20 @@ static void tree_free(struct tree *t)
 {
 	for (size_t h = 0; h < n_h; h++) {
 		for (size_t i = 0; i < t->n; i++)
-			pcon_container_free(t->c[h][i]);
-		free(t->c[h]);
+			free(t->path[h][i]);
+		free(t->path[h]);
+		free(t->id[h]);
 	}
+}
+
+/* Container i of hierarchy h, opened (free it). */
+static struct pcon_container *tree_open(const struct tree *t, size_t h, size_t i)
+{
+	struct pcon_container *c;
+	int r = pcon_container_open(H[h], t->path[h][i], &c);
+	if (r < 0)
+		fail_msg("open %s:%s: %s", H[h]->name, t->path[h][i], strerror(-r));
+	return c;
 }
 
 /* Fixtures: what a child does once inside its containers. */
@@ -159,10 +179,12 @@ struct placed {
 /* Put one child of kind k in container i of every hierarchy. */
 static void place(struct placed *pl, const struct tree *t, size_t i, enum kind k)
 {
-	const struct pcon_container *in[MAX_HIERS];
+	struct pcon_container *in[MAX_HIERS];
 	for (size_t h = 0; h < n_h; h++)
-		in[h] = t->c[h][i];
-	pid_t pid = pt_spawn_in(in, n_h, body, (void *)(long)k);
+		in[h] = tree_open(t, h, i);
+	pid_t pid = pt_spawn_in((const struct pcon_container *const *)in, n_h, body, (void *)(long)k);
+	for (size_t h = 0; h < n_h; h++)
+		pcon_container_free(in[h]);
 	assert_true(pid > 0);
 	if (k == K_STOPPED) {
 		kill(pid, SIGSTOP);
@@ -184,7 +206,7 @@ static void placed_stop(struct placed *pl)
 
 /* Does b hold the same counts as a (the flipping container: the same
  * threads, running or sleeping)? io_wait is left out: proc cannot see it. */
-static void same(const char *what, const struct pcon_container *c, bool flip,
+static void same(const char *what, const char *hier, const char *path, bool flip,
 		 const struct pcon_taskstats *a, const struct pcon_taskstats *b)
 {
 	bool ok = a->total == b->total && a->stopped == b->stopped && a->other == b->other &&
@@ -193,7 +215,7 @@ static void same(const char *what, const struct pcon_container *c, bool flip,
 		  (flip || (a->running == b->running && a->sleeping == b->sleeping));
 	if (!ok)
 		fail_msg("%s %s:%s: proc R%llu S%llu D%llu T%llu I%llu X%llu =%llu, "
-			 "bpf R%llu S%llu D%llu T%llu I%llu X%llu =%llu", what, c->hier->name, c->path,
+			 "bpf R%llu S%llu D%llu T%llu I%llu X%llu =%llu", what, hier, path,
 			 (unsigned long long)a->running, (unsigned long long)a->sleeping,
 			 (unsigned long long)a->uninterruptible, (unsigned long long)a->stopped,
 			 (unsigned long long)a->idle, (unsigned long long)a->other,
@@ -209,25 +231,26 @@ static void compare(const struct tree *t, size_t h, const struct placed *pl,
 {
 	uint64_t threads = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		const struct pcon_container *c = t->c[h][i];
+		uint64_t id = t->id[h][i];
+		const char *path = t->path[h][i];
 		/* The top is not flipping itself, but its sum (and g1's) holds the flip. */
 		bool flip_own = i == pl->flip, flip_sum = i == pl->flip || i == 0 || i == 1;
 		struct pcon_taskstats a, b;
-		assert_int_equal(pcon_tsnap_get(proc, c->id, 0, &a), 0);
-		assert_int_equal(pcon_tsnap_get(bpf, c->id, 0, &b), 0);
+		assert_int_equal(pcon_tsnap_get(proc, id, 0, &a), 0);
+		assert_int_equal(pcon_tsnap_get(bpf, id, 0, &b), 0);
 		char what[64];
 		snprintf(what, sizeof(what), "%s own", walk);
-		same(what, c, flip_own, &a, &b);
+		same(what, H[h]->name, path, flip_own, &a, &b);
 		threads += a.total;
-		assert_int_equal(pcon_tsnap_get(proc, c->id, PCON_TASKSTATE_RECURSIVE, &a), 0);
-		assert_int_equal(pcon_tsnap_get(bpf, c->id, PCON_TASKSTATE_RECURSIVE, &b), 0);
+		assert_int_equal(pcon_tsnap_get(proc, id, PCON_TASKSTATE_RECURSIVE, &a), 0);
+		assert_int_equal(pcon_tsnap_get(bpf, id, PCON_TASKSTATE_RECURSIVE, &b), 0);
 		snprintf(what, sizeof(what), "%s sum", walk);
-		same(what, c, flip_sum, &a, &b);
+		same(what, H[h]->name, path, flip_sum, &a, &b);
 	}
 	/* 3 sleepers + busy + stopped + flip, all inside the tree */
 	assert_int_equal(threads, 6);
 	struct pcon_taskstats top;
-	assert_int_equal(pcon_tsnap_get(bpf, t->c[h][0]->id, PCON_TASKSTATE_RECURSIVE, &top), 0);
+	assert_int_equal(pcon_tsnap_get(bpf, t->id[h][0], PCON_TASKSTATE_RECURSIVE, &top), 0);
 	assert_int_equal(top.total, 6);
 	assert_int_equal(top.stopped, 1);
 	assert_true(top.running >= 1);
@@ -240,7 +263,7 @@ static void compare(const struct tree *t, size_t h, const struct placed *pl,
 static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 		       const struct pcon_tsnap *proc, struct pcon *p, enum pcon_walk want)
 {
-	const struct pcon_container *top = t->c[h][0];
+	struct pcon_container *top = tree_open(t, h, 0);
 	struct pcon_tsnap *bpf;
 	int r = pcon_tsnap_take(p, top, PCON_BACKEND_BPF, &bpf);
 	if (want == PCON_WALK_TASK && H[h]->version == 1 && !(H[h]->controllers && H[h]->controllers[0])) {
@@ -253,6 +276,7 @@ static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 		assert_int_equal(info.backend, PCON_BACKEND_PROC);
 		assert_int_equal(info.fallback, -EOPNOTSUPP);
 		assert_int_equal(s.total, 6);
+		pcon_container_free(top);
 		return;
 	}
 	if (r < 0)
@@ -263,6 +287,7 @@ static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 	assert_int_equal(info.walk, want);
 	compare(t, h, pl, proc, bpf, pcon_walk_to_string(want));
 	pcon_tsnap_free(bpf);
+	pcon_container_free(top);
 }
 
 /* Is name a kernel symbol (a kfunc this kernel has)? */
@@ -280,8 +305,10 @@ static void settle(const struct tree *t)
 {
 	for (int i = 0; i < 500; i++) {
 		struct pcon_taskstats s;
-		if (pcon_taskstate_read(P, t->c[0][0], PCON_BACKEND_PROC, PCON_TASKSTATE_RECURSIVE,
-					&s, NULL) == 0 && s.total == 6)
+		struct pcon_container *top = tree_open(t, 0, 0);
+		int r = pcon_taskstate_read(P, top, PCON_BACKEND_PROC, PCON_TASKSTATE_RECURSIVE, &s, NULL);
+		pcon_container_free(top);
+		if (r == 0 && s.total == 6)
 			return;
 		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
 	}
@@ -307,7 +334,9 @@ static void run_scale(const char *name, size_t leaves)
 	bool bpf_css = has_ksym("bpf_iter_css_task_new");
 	for (size_t h = 0; h < n_h; h++) {
 		struct pcon_tsnap *proc;
-		assert_int_equal(pcon_tsnap_take(P, t.c[h][0], PCON_BACKEND_PROC, &proc), 0);
+		struct pcon_container *top = tree_open(&t, h, 0);
+		assert_int_equal(pcon_tsnap_take(P, top, PCON_BACKEND_PROC, &proc), 0);
+		pcon_container_free(top);
 		if (bpf_css)
 			check_walk(&t, h, &pl, proc, P, PCON_WALK_CSS_TASK);
 		check_walk(&t, h, &pl, proc, PT, PCON_WALK_TASK);
@@ -316,8 +345,25 @@ static void run_scale(const char *name, size_t leaves)
 	placed_stop(&pl);
 	tree_free(&t);
 	assert_int_equal(pt_cleanup(), 0);
-	if (!bpf_css)
-		SKIP_BECAUSE("this kernel has no css_task kfuncs (Linux 6.7+): only the task walk was checked");
+}
+
+/* The css_task walk where the kernel has its kfuncs; the sizes above then
+ * checked it beside the task walk. */
+static void test_css_task_walk(void **state)
+{
+	(void)state;
+	if (why[0])
+		SKIP_BECAUSE("%s", why);
+	if (!has_ksym("bpf_iter_css_task_new"))
+		SKIP_BECAUSE("this kernel has no css_task kfuncs (Linux 6.7+): the trees were "
+			     "checked with the task walk only");
+	struct pcon_container *root;
+	assert_int_equal(pcon_container_open(H[0], "/", &root), 0);
+	struct pcon_taskstate_info info;
+	struct pcon_taskstats s;
+	assert_int_equal(pcon_taskstate_read(P, root, PCON_BACKEND_BPF, 0, &s, &info), 0);
+	assert_int_equal(info.walk, PCON_WALK_CSS_TASK);
+	pcon_container_free(root);
 }
 
 static void test_70(void **state) { (void)state; run_scale("s70", 70); }
@@ -338,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_70),
 		cmocka_unit_test(test_700),
 		cmocka_unit_test(test_5000),
+		cmocka_unit_test(test_css_task_walk),
 	};
 	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;

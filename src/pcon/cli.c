@@ -92,6 +92,11 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 
 int cli_bad_option(const char *cmd, char **argv)
 {
+	/* getopt answers '?' both for an unknown option and for one without
+	 * its value; for a long option only the second sets optopt. */
+	const char *word = argv[optind - 1];
+	if (optopt && word && !strncmp(word, "--", 2))
+		return cli_usage(cmd, "option '%s' needs a value", word);
 	if (optopt && strchr("0123456789", optopt) == NULL)
 		return cli_usage(cmd, "invalid option '-%c'", optopt);
 	return cli_usage(cmd, "invalid option '%s'", argv[optind - 1]);

@@ -204,11 +204,17 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 		char b[32];
 		if (n > 1)
 			printf("%s: ", cli_name(cts[i]));
-		printf("sleeping %llu, blocked %s, running %llu, stopped %llu, uninterruptible %llu\n",
+		printf("sleeping %llu, blocked %s, running %llu, stopped %llu, uninterruptible %llu",
 		       (unsigned long long)t.sleeping,
 		       num(b, sizeof(b), t.io_wait, t.unknown & PCON_TASKSTATS_IO_WAIT),
 		       (unsigned long long)t.running, (unsigned long long)t.stopped,
 		       (unsigned long long)t.uninterruptible);
+		/* The seed's five fields, then what else there is, so the line adds up. */
+		if (t.idle && !(t.unknown & PCON_TASKSTATS_IDLE))
+			printf(", idle %llu", (unsigned long long)t.idle);
+		if (t.other)
+			printf(", other %llu", (unsigned long long)t.other);
+		putchar('\n');
 	}
 	return 0;
 }
@@ -434,8 +440,9 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	struct stats s = { .c = c, .backend = PCON_BACKEND_AUTO, .depth = 3, .j = { .f = stdout } };
 	double interval = -1;
 	long count = -1, depth;
+	bool depth_given = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "rtd:b:vi:n:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":rtd:b:vi:n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': s.flags |= PCON_TASKSTATE_RECURSIVE; break;
 		case 't': s.tree = true; break;
@@ -443,6 +450,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		case OPT_JSON: s.json = true; break;
 		case 'h': stats_help(); return 0;
 		case 'd':
+			depth_given = true;
 			if (parse_count(optarg, &depth) < 0 && strcmp(optarg, "0") != 0)
 				return cli_usage("stats", "invalid depth '%s'", optarg);
 			s.depth = strcmp(optarg, "0") == 0 ? 0 : depth > 1000 ? 1000 : (int)depth;
@@ -461,9 +469,12 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 			if (parse_count(optarg, &count) < 0)
 				return cli_usage("stats", "invalid count '%s' (a whole number >= 1)", optarg);
 			break;
-		default: return cli_usage("stats", "unknown option");
+		case ':': return cli_usage("stats", "option '%s' needs a value", argv[optind - 1]);
+		default: return cli_bad_option("stats", argv);
 		}
 	}
+	if (depth_given && !s.tree && optind < argc)
+		return cli_usage("stats", "--depth goes with --tree (or no container: every tree)");
 	if (count < 0 && interval < 0)
 		count = 1;
 	if (interval < 0)

@@ -483,7 +483,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 	struct top t = { .c = c, .depth = 3, .sort = SORT_CPU, .delay = 1.0 };
 	char *end;
 	int o;
-	while ((o = getopt_long(argc, argv, "d:n:bo:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:n:bo:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			t.delay = strtod(optarg, &end);
@@ -512,6 +512,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 				return cli_usage("top", "invalid backend '%s' (auto, kernel, proc, bpf)", optarg);
 			break;
 		case 'h': top_help(); return 0;
+		case ':': return cli_usage("top", "option '%s' needs a value", argv[optind - 1]);
 		default: return cli_bad_option("top", argv);
 		}
 	}

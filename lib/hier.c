@@ -48,6 +48,22 @@ static int read_proc_cgroups(const char *sysroot, char ***ret_names, int **ret_i
 }
 
 /* Open each hierarchy's root and fill what only the live tree tells. */
+/* A named v1 hierarchy's id: /proc/cgroups lists controllers only, but
+ * every process's /proc/PID/cgroup names it ("9:name=systemd:/"). 0 if not. */
+static int named_hier_id(const char *sysroot, const char *named)
+{
+	_cleanup_free_ char *path = path_join(sysroot, "/proc/self/cgroup");
+	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+	char line[4096];
+	while (f && fgets(line, sizeof(line), f)) {
+		int id;
+		char name[256];
+		if (sscanf(line, "%d:name=%255[^:]:", &id, name) == 2 && strcmp(name, named) == 0)
+			return id;
+	}
+	return 0;
+}
+
 static void hier_attach(struct pcon_hier *h, const char *sysroot, char *const *names, const int *ids)
 {
 	_cleanup_free_ char *path = path_join(sysroot, h->mount);
@@ -58,6 +74,8 @@ static void hier_attach(struct pcon_hier *h, const char *sysroot, char *const *n
 		for (size_t i = 0; names && names[i]; i++)
 			if (h->controllers && strcmp(names[i], h->controllers[0]) == 0)
 				h->id = ids[i];
+		if (h->id == 0 && h->named)
+			h->id = named_hier_id(sysroot, h->named);
 		return;
 	}
 	_cleanup_free_ char *text = NULL;

@@ -169,6 +169,9 @@ static int give(const char *name, const struct pcon_hier *h, const char *path, c
 static int create_one(struct cli *c, const char *arg, const struct create_opts *o, struct made_list *m)
 {
 	bool parents = o->parents;
+	const char *colon = strchr(arg, ':');
+	if (!*(colon ? colon + 1 : arg))
+		return cli_usage("create", "'%s' names no container (HIER:PATH)", arg);
 	struct pcon_spec s;
 	int rc = cli_spec(c, arg, &s);
 	if (rc != 0)

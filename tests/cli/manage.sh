@@ -8,6 +8,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	skip "manage" "needs root to create cgroups"; done_testing; exit 0
 fi
 
+fails_with "create '': names no container" "'' names no container" $PCON create ''
+fails_with "create 'cpu:': names no container" "'cpu:' names no container" $PCON create 'cpu:'
+if awk '$9 == "cgroup" && $NF ~ /name=/' /proc/self/mountinfo | grep -q .; then
+	id=$($PCON hierarchies --json | jq '[.[] | select(.named != null)][0].id')
+	check "a named hierarchy has the kernel's id ($id), not 0" [ "$id" -gt 0 ]
+fi
+
 # --- hierarchies -----------------------------------------------------------
 json=$($PCON hierarchies --json)
 check "hierarchies --json parses" jq -e 'type == "array" and length > 0' <<<"$json"

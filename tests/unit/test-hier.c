@@ -66,6 +66,8 @@ static struct fx *hybrid(void)
 {
 	struct fx *f = fake(hybrid_mi, hybrid_cgroups, hybrid_dirs);
 	pt_write(f->root, "sys/fs/cgroup/unified/cgroup.controllers", "hugetlb\n");
+	/* /proc/cgroups lists controllers only: a named hierarchy's id is here */
+	pt_write(f->root, "proc/self/cgroup", "9:name=systemd:/\n8:pids:/\n1:cpu,cpuacct:/\n0::/\n");
 	assert_int_equal(pcon_open(f->root, &f->p), 0);
 	return f;
 }
@@ -86,6 +88,7 @@ static void test_hybrid_layout(void **state)
 	assert_int_equal(h[2].id, 8);
 	assert_string_equal(h[3].name, "systemd");
 	assert_string_equal(h[3].named, "systemd");
+	assert_int_equal(h[3].id, 9);
 	assert_null(h[3].controllers);
 	assert_string_equal(h[4].name, "unified");
 	assert_int_equal(h[4].version, 2);

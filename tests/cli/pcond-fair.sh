@@ -78,7 +78,7 @@ t1=$(cpu_ticks $main)
 check "6,000 pipelined subscribes of a missing container all get ENOENT (got $got)" [ "$got" = 6000 ]
 check "no kernel event source was loaded for them" [ "$(status_field event_loads)" = 0 ]
 read -r n worst best <"$dir/ping.out"
-echo "# flood: ${flood_ms} ms, pcond CPU $((t1 - t0)) ticks; root ping: $n answers, ${best}..${worst} ms"
+echo "# flood: ${flood_ms} ms, pcond CPU $((t1 - t0)) ticks, RSS $(awk '/VmRSS/ {print $2}' "/proc/$main/status") kB; root ping: $n answers, ${best}..${worst} ms"
 check "root's ping answered throughout the flood (worst ${worst} ms)" \
 	awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n > 20 && w < 1000) }'
 

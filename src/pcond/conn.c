@@ -177,10 +177,13 @@ int conn_accept(struct pcond *d, struct listener *l)
 	return r;
 }
 
+/* Accept (or refuse) what waits on l, at most CONN_ACCEPTS_PER_PASS: a
+ * backlog full of connections is taken in turns with the other clients
+ * (the listener stays readable, and the loop comes back to it). */
 static int accept_all(struct pcond *d, struct listener *l)
 {
 	bool http = l->kind == EV_HTTP_LISTEN;
-	for (;;) {
+	for (int i = 0; i < CONN_ACCEPTS_PER_PASS; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -errno;
@@ -229,6 +232,7 @@ static int accept_all(struct pcond *d, struct listener *l)
 		d->n_conns++;
 		*(http ? &d->n_http : &d->n_api) += 1;
 	}
+	return 0;
 }
 
 /* Closed now, freed by conn_reap: later events of the same epoll batch may

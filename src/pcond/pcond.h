@@ -104,7 +104,8 @@ enum ev_kind {
 #define CONN_HTTP_SNDBUF (64 << 10) /* an HTTP socket's send buffer (the kernel doubles it) */
 #define METRICS_HELD_MAX (64u << 20) /* /metrics bodies kept for readers, all together */
 #define METRICS_NODES_PER_PASS 256 /* containers rendered per loop pass */
-#define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
+#define CONN_REQS_PER_PASS 8
+#define CONN_ACCEPTS_PER_PASS 64 /* connections accepted per listener per loop pass */ /* requests served per client per loop pass */
 #define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
 
 struct conn {

@@ -118,12 +118,14 @@ static const char *admit(const struct pcond *d, bool http, uid_t uid)
 
 static void refuse(struct pcond *d, int fd, bool http, const char *why)
 {
-	char msg[160];
+	char msg[256];
 	int n = http ? snprintf(msg, sizeof(msg), "HTTP/1.0 503 Service Unavailable\r\n"
 				"Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 				"Connection: close\r\nRetry-After: 5\r\n\r\n%s\n",
 				strlen(why) + 1, why)
 		     : snprintf(msg, sizeof(msg), "err EBUSY %s\n", why);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1; /* cut short rather than read past msg */
 	/* A fresh socket's buffer takes this without blocking. */
 	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);

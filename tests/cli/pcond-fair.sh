@@ -193,5 +193,6 @@ kill -TERM $short; wait $short
 kill -TERM $main; wait $main; rc=$?
 check "SIGTERM: exit 0" [ $rc -eq 0 ]
 check "no sanitizer or error report" bash -c "! grep -qiE 'sanitizer|runtime error' '$dir/log'"
+grep -iE -A12 'sanitizer|runtime error' "$dir/log" | head -30 | sed 's/^/#   /'
 pids=()
 done_testing

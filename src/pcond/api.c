@@ -124,7 +124,7 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len)
 		do_loadavg(d, c, &req);
 		break;
 	case PROTO_RESCAN:
-		tracker_sample(&d->tr, 0);
+		pcond_sample(d, 0);
 		(void)buf_printf(&c->out, "ok %zu\n", d->tr.tracked);
 		break;
 	case PROTO_SUBSCRIBE:

@@ -85,43 +85,47 @@ static void conn_watch(struct pcond *d, struct conn *c)
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static size_t conns_of(const struct pcond *d, uid_t uid)
+static size_t conns_of(const struct pcond *d, enum ev_kind kind, uid_t uid)
 {
 	size_t n = 0;
 	for (const struct conn *c = d->conns; c; c = c->next)
-		n += c->kind == EV_API_CONN && c->uid == uid;
+		n += c->kind == kind && c->uid == uid;
 	return n;
 }
 
 /*
- * May a new connection of uid (HTTP: (uid_t)-1) be served? NULL if so,
- * else the reason. API: root may take every slot; other users leave
- * root_reserve free and hold at most max_per_uid each, subscribers
- * included. HTTP has a pool of its own.
+ * May a new connection of uid be served? NULL if so, else the reason. Two
+ * pools, API and HTTP, alike: root may take every slot; other users leave
+ * the pool's root reserve free and hold at most max_per_uid each
+ * (subscribers included). An HTTP peer's uid is known when it is on this
+ * machine (peer.c); all others count as one user, PEER_REMOTE.
  */
 static const char *admit(const struct pcond *d, bool http, uid_t uid)
 {
-	if (http)
-		return d->n_http < d->max_http ? NULL : "too many HTTP clients";
-	if (d->n_api >= d->max_api)
-		return "too many clients";
+	size_t n = http ? d->n_http : d->n_api, max = http ? d->max_http : d->max_api;
+	size_t reserve = http ? d->http_reserve : d->root_reserve;
+	if (n >= max)
+		return http ? "too many HTTP clients" : "too many clients";
 	if (uid == 0)
 		return NULL;
-	if (d->n_api + d->root_reserve >= d->max_api)
+	if (n + reserve >= max)
 		return "too many clients (the rest are kept for root)";
-	if (conns_of(d, uid) >= d->max_per_uid)
-		return "too many connections of this user";
+	if (conns_of(d, http ? EV_HTTP_CONN : EV_API_CONN, uid) >= d->max_per_uid)
+		return uid == PEER_REMOTE ? "too many connections from other machines"
+					  : "too many connections of this user";
 	return NULL;
 }
 
 static void refuse(struct pcond *d, int fd, bool http, const char *why)
 {
-	char msg[160];
+	char msg[256];
 	int n = http ? snprintf(msg, sizeof(msg), "HTTP/1.0 503 Service Unavailable\r\n"
 				"Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 				"Connection: close\r\nRetry-After: 5\r\n\r\n%s\n",
 				strlen(why) + 1, why)
 		     : snprintf(msg, sizeof(msg), "err EBUSY %s\n", why);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1; /* cut short rather than read past msg */
 	/* A fresh socket's buffer takes this without blocking. */
 	(void)send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
@@ -175,19 +179,24 @@ int conn_accept(struct pcond *d, struct listener *l)
 	return r;
 }
 
+/* Accept (or refuse) what waits on l, at most CONN_ACCEPTS_PER_PASS: a
+ * backlog full of connections is taken in turns with the other clients
+ * (the listener stays readable, and the loop comes back to it). */
 static int accept_all(struct pcond *d, struct listener *l)
 {
 	bool http = l->kind == EV_HTTP_LISTEN;
-	for (;;) {
+	for (int i = 0; i < CONN_ACCEPTS_PER_PASS; i++) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -errno;
-		struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+		struct ucred cr = { .pid = 0, .uid = PEER_REMOTE, .gid = (gid_t)-1 };
 		socklen_t n = sizeof(cr);
 		if (!http && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) < 0) {
 			close(fd);
 			continue;
 		}
+		if (http && peer_tcp_uid(fd, &cr.uid) < 0)
+			cr.uid = PEER_REMOTE;
 		const char *why = admit(d, http, cr.uid);
 		if (why) {
 			refuse(d, fd, http, why);
@@ -225,6 +234,7 @@ static int accept_all(struct pcond *d, struct listener *l)
 		d->n_conns++;
 		*(http ? &d->n_http : &d->n_api) += 1;
 	}
+	return 0;
 }
 
 /* Closed now, freed by conn_reap: later events of the same epoll batch may
@@ -234,6 +244,9 @@ void conn_close(struct pcond *d, struct conn *c)
 	if (c->dead)
 		return;
 	set_more(d, c, false);
+	if (c->waiting)
+		d->n_waiting--;
+	c->waiting = false;
 	subs_drop(d, c);
 	watches_drop(d, c);
 	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -312,7 +325,7 @@ static int flush_out(struct pcond *d, struct conn *c)
 	int r = flush_body(d, c);
 	if (r <= 0)
 		return r;
-	return c->closing ? -1 : 0;
+	return c->closing && !c->waiting ? -1 : 0;
 }
 
 /* Handle the complete requests in c->in (API: lines; HTTP: one head), at
@@ -386,7 +399,7 @@ static void process_input(struct pcond *d, struct conn *c)
 
 int conn_flush(struct pcond *d, struct conn *c)
 {
-	if (flush_out(d, c) < 0 || (c->closing && unsent(c) == 0)) {
+	if (flush_out(d, c) < 0 || (c->closing && !c->waiting && unsent(c) == 0)) {
 		conn_close(d, c);
 		return -1;
 	}

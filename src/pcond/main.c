@@ -55,8 +55,10 @@ static void help(void)
 	       "                             sixteenth of them (at least 4) kept for root\n"
 	       "                             (default 256)\n"
 	       "      --max-clients-per-uid=N  at most N API connections (subscribers\n"
-	       "                             included) of one user other than root (default 32)\n"
-	       "      --max-http-clients=N   serve at most N HTTP connections at once; more\n"
+	       "                             included), and N HTTP ones, of one user other\n"
+	       "                             than root (default 32)\n"
+	       "      --max-http-clients=N   serve at most N HTTP connections at once, a\n"
+	       "                             sixteenth (at least 2) kept for root; more\n"
 	       "                             get 503 (default 64)\n"
 	       "      --request-timeout=SEC  a request must arrive whole within SEC of its\n"
 	       "                             first byte (default 10)\n"
@@ -245,6 +247,13 @@ static int open_loop(struct pcond *d)
 	return 0;
 }
 
+void pcond_sample(struct pcond *d, unsigned int n)
+{
+	metrics_sampling(d, false);
+	tracker_sample(&d->tr, n);
+	metrics_sampling(d, true);
+}
+
 static void on_timer(struct pcond *d)
 {
 	uint64_t exp;
@@ -254,7 +263,7 @@ static void on_timer(struct pcond *d)
 	if (n > 1)
 		d->tr.skipped += n - 1; /* applied late, in one round */
 	if (n > 0) {
-		tracker_sample(&d->tr, n);
+		pcond_sample(d, n);
 		watches_sample(d);
 	}
 	conn_sweep(d);
@@ -268,7 +277,7 @@ static void on_signal(struct pcond *d)
 	while (read(d->signal.fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			rules_reload(d);
-			tracker_sample(&d->tr, 0);
+			pcond_sample(d, 0);
 		}
 		else
 			d->quit = true;
@@ -281,7 +290,8 @@ static void run(struct pcond *d)
 	while (!d->quit) {
 		d->pass++;
 		conn_resume(d);
-		int n = epoll_wait(d->epfd, evs, 64, d->n_more ? 0 : -1);
+		metrics_pass(d);
+		int n = epoll_wait(d->epfd, evs, 64, d->n_more || d->render.active ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -326,6 +336,9 @@ int main(int argc, char **argv)
 	d.root_reserve = o.max_clients / 16 > 4 ? o.max_clients / 16 : 4;
 	if (d.root_reserve >= o.max_clients)
 		d.root_reserve = o.max_clients - 1;
+	d.http_reserve = o.max_http / 16 > 2 ? o.max_http / 16 : 2;
+	if (d.http_reserve >= o.max_http)
+		d.http_reserve = o.max_http - 1;
 	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
 	if (r < 0)
 		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
@@ -360,7 +373,7 @@ int main(int argc, char **argv)
 	if (rc == 0 && o.metrics && d.http.fd < 0)
 		rc = listen_http(&d, o.metrics);
 	if (rc == 0) {
-		tracker_sample(&d.tr, 0);
+		pcond_sample(&d, 0);
 		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
 			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked,
 			  pcon_backend_to_string(d.tr.used),
@@ -381,6 +394,7 @@ int main(int argc, char **argv)
 	d.n_subs = 0; /* pcond's own subscription too */
 	subs_release_idle(&d, true);
 	rules_done(&d);
+	metrics_sampling(&d, false); /* frees a rendering under way */
 	snapshot_put(&d, d.snap);
 	listen_api_close(&d);
 	if (d.http.fd >= 0)

@@ -6,7 +6,10 @@
  *
  * The body is rendered once per sample, at the first scrape after it, and
  * shared by reference: fifty parallel scrapes cost one rendering, and each
- * slow reader holds a pointer into it, not a copy.
+ * slow reader holds a pointer into it, not a copy. The rendering itself is
+ * done in steps of METRICS_NODES_PER_PASS containers, one per loop pass,
+ * so that other clients are served between them whatever the number of
+ * containers; scrapes wait for it without blocking anyone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,23 +85,20 @@ static const struct family {
 	{ "pcon_tasks_current", "gauge", "Tasks in the container (the pids controller's count).", V_TASKS, "" },
 };
 
-static int render_family(struct pcond *d, struct buf *b, const struct family *f)
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+enum { PART_STATES = N_FAMILIES, PART_PRESSURE, PART_DAEMON }; /* parts after the families */
+
+/* One family's sample line for n, if it has a value. */
+static int family_node(struct buf *b, const struct family *f, const struct tree *tr,
+		       const struct node *n)
 {
-	int r = buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
-		struct tree *tr = &d->tr.trees[i];
-		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
-			double v;
-			if (value_of(n, f->kind, &v) < 0)
-				continue;
-			r = buf_printf(b, "%s%s", f->name, f->suffix);
-			if (r == 0)
-				r = put_labels(b, tr, n);
-			if (r == 0)
-				r = buf_printf(b, " %.17g\n", v);
-		}
-	}
-	return r;
+	double v;
+	if (value_of(n, f->kind, &v) < 0)
+		return 0;
+	int r = buf_printf(b, "%s%s", f->name, f->suffix);
+	if (r == 0)
+		r = put_labels(b, tr, n);
+	return r == 0 ? buf_printf(b, " %.17g\n", v) : r;
 }
 
 static const char *const state_names[] = { "running", "sleeping", "uninterruptible", "io_wait",
@@ -115,29 +115,22 @@ static int state_value(const struct pcon_taskstats *s, size_t i, uint64_t *v)
 	return 0;
 }
 
-static int render_states(struct pcond *d, struct buf *b)
+/* n's lines of pcon_threads, one per state it has a count for. */
+static int states_node(struct buf *b, const struct tree *tr, const struct node *n)
 {
-	int r = buf_printf(b, "# HELP pcon_threads Threads of the container and its descendants by "
-			      "state at the last sample (io_wait is a subset of uninterruptible).\n"
-			      "# TYPE pcon_threads gauge\n");
-	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
-		struct tree *tr = &d->tr.trees[i];
-		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
-			if (!n->sampled)
-				continue;
-			for (size_t s = 0; r == 0 && s < sizeof(state_names) / sizeof(state_names[0]); s++) {
-				uint64_t v;
-				if (state_value(&n->sum, s, &v) < 0)
-					continue;
-				r = buf_put(b, "pcon_threads", 12);
-				if (r == 0)
-					r = put_labels(b, tr, n);
-				if (r == 0) {
-					b->len--; /* reopen the label set */
-					r = buf_printf(b, ",state=\"%s\"} %llu\n", state_names[s],
-						       (unsigned long long)v);
-				}
-			}
+	int r = 0;
+	if (!n->sampled)
+		return 0;
+	for (size_t s = 0; r == 0 && s < sizeof(state_names) / sizeof(state_names[0]); s++) {
+		uint64_t v;
+		if (state_value(&n->sum, s, &v) < 0)
+			continue;
+		r = buf_put(b, "pcon_threads", 12);
+		if (r == 0)
+			r = put_labels(b, tr, n);
+		if (r == 0) {
+			b->len--; /* reopen the label set */
+			r = buf_printf(b, ",state=\"%s\"} %llu\n", state_names[s], (unsigned long long)v);
 		}
 	}
 	return r;
@@ -170,31 +163,39 @@ static int put_pressure(struct buf *b, const char *name, const struct tree *tr, 
 	return r;
 }
 
-/* Pressure stall time: every v2 container's, and the machine's. Counters of
- * seconds, the Prometheus way: the averages are rate() of them. A kernel
- * without PSI gives no samples (never zeros). */
-static int render_pressure(struct pcond *d, struct buf *b)
+/* Pressure stall time of a v2 container: counters of seconds, the Prometheus
+ * way (the averages are rate() of them). No PSI, no samples (never zeros). */
+static int pressure_node(struct buf *b, const struct tree *tr, const struct node *n)
 {
-	int r = buf_printf(b, "# HELP pcon_pressure_stall_seconds Time some (or, kind=full, all non-idle) "
-			      "tasks of the container were stalled waiting for the resource.\n"
-			      "# TYPE pcon_pressure_stall_seconds counter\n");
-	for (size_t i = 0; r == 0 && i < d->tr.n_trees; i++) {
-		struct tree *tr = &d->tr.trees[i];
-		if (tr->h->version != 2)
-			continue;
-		for (struct node *n = tr->root; r == 0 && n; n = node_next(n, tr->root)) {
-			struct pcon_pressure p;
-			if (pcon_pressure_read(n->c, &p) == 0)
-				r = put_pressure(b, "pcon_pressure_stall_seconds_total", tr, n, &p);
-		}
-	}
+	struct pcon_pressure p;
+	if (tr->h->version != 2 || pcon_pressure_read(n->c, &p) < 0)
+		return 0;
+	return put_pressure(b, "pcon_pressure_stall_seconds_total", tr, n, &p);
+}
+
+/* The machine's, from /proc/pressure. */
+static int render_machine_pressure(struct pcond *d, struct buf *b)
+{
 	struct pcon_pressure m;
-	if (r == 0)
-		r = buf_printf(b, "# HELP pcon_machine_pressure_stall_seconds The same for the whole machine "
-				  "(/proc/pressure).\n# TYPE pcon_machine_pressure_stall_seconds counter\n");
+	int r = buf_printf(b, "# HELP pcon_machine_pressure_stall_seconds The same for the whole machine "
+			      "(/proc/pressure).\n# TYPE pcon_machine_pressure_stall_seconds counter\n");
 	if (r == 0 && pcon_pressure_read_machine(d->p, &m) == 0)
 		r = put_pressure(b, "pcon_machine_pressure_stall_seconds_total", NULL, NULL, &m);
 	return r;
+}
+
+static int part_head(struct buf *b, size_t part)
+{
+	if (part == PART_PRESSURE)
+		return buf_printf(b, "# HELP pcon_pressure_stall_seconds Time some (or, kind=full, all "
+				     "non-idle) tasks of the container were stalled waiting for the "
+				     "resource.\n# TYPE pcon_pressure_stall_seconds counter\n");
+	if (part == PART_STATES)
+		return buf_printf(b, "# HELP pcon_threads Threads of the container and its descendants "
+				     "by state at the last sample (io_wait is a subset of "
+				     "uninterruptible).\n# TYPE pcon_threads gauge\n");
+	const struct family *f = &families[part];
+	return buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
 }
 
 static int render_daemon(struct pcond *d, struct buf *b)
@@ -222,18 +223,56 @@ static int render_daemon(struct pcond *d, struct buf *b)
 			  (unsigned long long)d->refused, (unsigned long long)d->fd_exhausted);
 }
 
-int metrics_render(struct pcond *d, struct buf *b)
+/*
+ * Render up to budget more container lines into rs->b, resuming where the
+ * last step stopped: family by family, tree by tree, node by node. 1 when
+ * the body is complete, 0 if there is more, <0 on error. The tracker must
+ * not sample between steps (nodes may go): see metrics_sampling.
+ */
+static int render_step(struct pcond *d, struct render *rs, size_t budget)
 {
 	int r = 0;
-	for (size_t i = 0; r == 0 && i < sizeof(families) / sizeof(families[0]); i++)
-		r = render_family(d, b, &families[i]);
-	if (r == 0)
-		r = render_states(d, b);
-	if (r == 0)
-		r = render_pressure(d, b);
-	if (r == 0)
-		r = render_daemon(d, b);
-	return r == 0 ? buf_printf(b, "# EOF\n") : r;
+	while (r == 0 && budget > 0) {
+		if (rs->part == PART_DAEMON) {
+			r = render_machine_pressure(d, &rs->b);
+			if (r == 0)
+				r = render_daemon(d, &rs->b);
+			return r < 0 ? r : buf_printf(&rs->b, "# EOF\n") < 0 ? -ENOBUFS : 1;
+		}
+		if (!rs->headed) {
+			r = part_head(&rs->b, rs->part);
+			rs->headed = true;
+			rs->tree = 0;
+			rs->n = NULL;
+			continue;
+		}
+		if (rs->tree >= d->tr.n_trees) {
+			rs->part++;
+			rs->headed = false;
+			continue;
+		}
+		const struct tree *tr = &d->tr.trees[rs->tree];
+		if (!rs->n)
+			rs->n = tr->root;
+		r = rs->part == PART_STATES     ? states_node(&rs->b, tr, rs->n)
+		    : rs->part == PART_PRESSURE ? pressure_node(&rs->b, tr, rs->n)
+						: family_node(&rs->b, &families[rs->part], tr, rs->n);
+		budget--;
+		rs->n = node_next(rs->n, tr->root);
+		if (!rs->n)
+			rs->tree++;
+	}
+	return r;
+}
+
+int metrics_render(struct pcond *d, struct buf *b)
+{
+	struct render rs = { 0 };
+	int r;
+	while ((r = render_step(d, &rs, SIZE_MAX)) == 0)
+		;
+	*b = rs.b;
+	return r < 0 ? r : 0;
 }
 
 void snapshot_put(struct pcond *d, struct snapshot *s)
@@ -246,30 +285,86 @@ void snapshot_put(struct pcond *d, struct snapshot *s)
 	free(s);
 }
 
-struct snapshot *metrics_snapshot(struct pcond *d)
+/* The finished rendering as the current snapshot (d->snap, one reference). */
+static struct snapshot *snapshot_new(struct pcond *d, const struct buf *b, uint64_t gen)
 {
-	if (d->snap && d->snap->gen == d->tr.generation) {
-		d->snap->refs++;
-		return d->snap;
-	}
-	if (d->snap_bytes > METRICS_HELD_MAX)
-		return NULL; /* slow readers hold too much already */
-	struct buf b = { 0 };
-	struct snapshot *s = NULL;
-	uint64_t t0 = now_ns();
-	if (metrics_render(d, &b) == 0 && (s = malloc(sizeof(*s) + b.len))) {
-		memcpy(s->data, b.p, b.len);
-		s->len = b.len;
-		s->gen = d->tr.generation;
-		s->refs = 2; /* d->snap's, and the caller's */
-		d->snap_bytes += s->len;
-		d->renders++;
-		d->render_ns = now_ns() - t0;
-		snapshot_put(d, d->snap);
-		d->snap = s;
-	}
-	buf_free(&b);
+	struct snapshot *s = malloc(sizeof(*s) + b->len);
+	if (!s)
+		return NULL;
+	memcpy(s->data, b->p, b->len);
+	s->len = b->len;
+	s->gen = gen;
+	s->refs = 1;
+	d->snap_bytes += s->len;
+	d->renders++;
+	snapshot_put(d, d->snap);
+	d->snap = s;
 	return s;
+}
+
+static void render_reset(struct render *rs)
+{
+	buf_free(&rs->b);
+	*rs = (struct render){ 0 };
+}
+
+static void render_start(struct pcond *d)
+{
+	render_reset(&d->render);
+	d->render.active = true;
+	d->render.gen = d->tr.generation;
+	d->render.t0 = now_ns();
+}
+
+static void http_reply(struct conn *c, const char *status, const char *type, const char *body,
+		       size_t len, bool head);
+
+/* Answer every scrape waiting for the rendering: with s, or an error. */
+static void deliver(struct pcond *d, struct snapshot *s)
+{
+	for (struct conn *c = d->conns, *next; c && d->n_waiting; c = next) {
+		next = c->next;
+		if (!c->waiting)
+			continue;
+		c->waiting = false;
+		d->n_waiting--;
+		if (!s) {
+			static const char msg[] = "metrics unavailable now, try again\n";
+			http_reply(c, "503 Service Unavailable", "text/plain; charset=utf-8", msg,
+				   sizeof(msg) - 1, false);
+		} else {
+			http_reply(c, "200 OK", "application/openmetrics-text; version=1.0.0; "
+				   "charset=utf-8", NULL, s->len, true);
+			if (!c->head_only) {
+				s->refs++;
+				c->body = s; /* sent after the head, by reference */
+				c->body_off = 0;
+			}
+		}
+		(void)conn_flush(d, c); /* may close c */
+	}
+}
+
+void metrics_pass(struct pcond *d)
+{
+	if (!d->render.active)
+		return;
+	int r = render_step(d, &d->render, METRICS_NODES_PER_PASS);
+	if (r == 0)
+		return;
+	struct snapshot *s = r > 0 ? snapshot_new(d, &d->render.b, d->render.gen) : NULL;
+	if (s)
+		d->render_ns = now_ns() - d->render.t0;
+	render_reset(&d->render);
+	deliver(d, s);
+}
+
+void metrics_sampling(struct pcond *d, bool done)
+{
+	if (!done)
+		render_reset(&d->render); /* its nodes may go: start over after */
+	else if (d->n_waiting)
+		render_start(d);
 }
 
 static void http_reply(struct conn *c, const char *status, const char *type, const char *body,
@@ -314,17 +409,13 @@ void http_request(struct pcond *d, struct conn *c, const char *head, size_t len)
 		static const char msg[] = "not found; try /metrics\n";
 		return http_reply(c, "404 Not Found", text, msg, sizeof(msg) - 1, false);
 	}
-	struct snapshot *body = metrics_snapshot(d);
-	if (!body) {
-		static const char msg[] = "metrics unavailable now, try again\n";
-		return http_reply(c, "503 Service Unavailable", text, msg, sizeof(msg) - 1, false);
-	}
-	http_reply(c, "200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8",
-		   NULL, body->len, true);
-	if (is_head) {
-		snapshot_put(d, body);
-		return;
-	}
-	c->body = body; /* sent after the head, by reference */
-	c->body_off = 0;
+	c->head_only = is_head;
+	c->waiting = true; /* answered by deliver() */
+	d->n_waiting++;
+	if (d->snap && d->snap->gen == d->tr.generation)
+		deliver(d, d->snap); /* this sample's body is rendered already */
+	else if (d->snap_bytes > METRICS_HELD_MAX)
+		deliver(d, NULL); /* slow readers hold too much already */
+	else if (!d->render.active)
+		render_start(d);
 }

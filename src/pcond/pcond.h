@@ -111,13 +111,15 @@ enum ev_kind {
 #define CONN_STREAM_MAX (256u << 10) /* a subscriber's unsent events, at most */
 #define CONN_HTTP_SNDBUF (64 << 10) /* an HTTP socket's send buffer (the kernel doubles it) */
 #define METRICS_HELD_MAX (64u << 20) /* /metrics bodies kept for readers, all together */
-#define CONN_REQS_PER_PASS 8 /* requests served per client per loop pass */
+#define METRICS_NODES_PER_PASS 256 /* containers rendered per loop pass */
+#define CONN_REQS_PER_PASS 8
+#define CONN_ACCEPTS_PER_PASS 64 /* connections accepted per listener per loop pass */ /* requests served per client per loop pass */
 #define EVENTS_LINGER_NS (5ULL * 1000000000ULL) /* events handle kept after the last subscriber */
 
 struct conn {
 	enum ev_kind kind;   /* first: what epoll's data.ptr points at */
 	int fd;
-	uid_t uid;           /* SO_PEERCRED (Unix socket); HTTP: (uid_t)-1 */
+	uid_t uid;           /* SO_PEERCRED (Unix socket); HTTP: peer.c's, or PEER_REMOTE */
 	gid_t gid;
 	pid_t pid;
 	char in[CONN_IN_MAX];
@@ -126,6 +128,8 @@ struct conn {
 	struct snapshot *body; /* HTTP: the shared /metrics body sent after out */
 	size_t body_off;
 	bool closing;        /* close once out is sent */
+	bool waiting;        /* HTTP: for the /metrics body being rendered */
+	bool head_only;      /* HTTP: a HEAD request */
 	bool eof;            /* the client shut its writing side */
 	bool reading;        /* EPOLLIN wanted */
 	uint64_t last_ns;    /* last activity (monotonic) */
@@ -156,6 +160,17 @@ struct snapshot {
 	char data[];
 };
 
+/* A /metrics body being rendered, a step per loop pass. */
+struct render {
+	bool active;
+	uint64_t gen;        /* the tracker generation it shows */
+	uint64_t t0;
+	struct buf b;
+	size_t part, tree;   /* where the next step resumes */
+	struct node *n;
+	bool headed;
+};
+
 struct listener {
 	enum ev_kind kind;
 	int fd;
@@ -173,6 +188,7 @@ struct pcond {
 	size_t max_per_uid;        /* API connections of one uid other than root */
 	size_t root_reserve;       /* API slots only root may take */
 	size_t n_http, max_http;   /* HTTP connections */
+	size_t http_reserve;       /* HTTP slots only root may take */
 	uint64_t refused;          /* connections refused over a limit */
 	uint64_t expired;          /* connections closed past a deadline */
 	uint64_t request_ns;       /* --request-timeout */
@@ -189,7 +205,9 @@ struct pcond {
 	struct snapshot *snap;     /* the latest /metrics body, or NULL */
 	size_t snap_bytes;         /* bodies alive, readers' included */
 	uint64_t renders;          /* /metrics bodies rendered */
-	uint64_t render_ns;        /* how long the last one took */       /* visible.c: tasks' ids, kept past their end */
+	uint64_t render_ns;        /* how long the last one took, start to end */
+	struct render render;      /* the one under way */
+	size_t n_waiting;          /* scrapes waiting for it */       /* visible.c: tasks' ids, kept past their end */
 	uint64_t pass;             /* loop passes */
 	size_t n_more;             /* connections with requests left over */
 	struct sub *subs;
@@ -244,6 +262,11 @@ int pcond_log_get_level(void);
 /* "err", "warning", "info", "debug", ... or 0-7; -EINVAL otherwise. */
 int pcond_log_level_from_string(const char *s);
 
+/* peer.c: the uid owning the client socket of a TCP connection from this
+ * machine; -ENOENT for a remote peer, -errno on failure. */
+#define PEER_REMOTE ((uid_t)-2) /* an HTTP peer whose uid is not known */
+int peer_tcp_uid(int fd, uid_t *ret);
+
 /* listen.c: the API socket at path (and PATH.lock); the HTTP listener at
  * [ADDR:]PORT. 0, or 1 with the error logged. */
 int listen_api(struct pcond *d, const char *path);
@@ -293,10 +316,14 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len);
 void http_request(struct pcond *d, struct conn *c, const char *head, size_t len);
 /* The OpenMetrics exposition of everything tracked. */
 int metrics_render(struct pcond *d, struct buf *b);
-/* The body for the tracker's current sample, rendered at its first scrape
- * and shared by the rest; a reference, or NULL (out of memory, or too many
- * bytes held by slow readers). */
-struct snapshot *metrics_snapshot(struct pcond *d);
+/* Render the next part of the body under way, answering the waiting
+ * scrapes once it is complete. */
+void metrics_pass(struct pcond *d);
+/* The tracker is about to sample (done false; a rendering under way must
+ * start over: its nodes may go) or has sampled (done true). */
+void metrics_sampling(struct pcond *d, bool done);
+/* main.c: one sample round (n load samples, 0: counts only), /metrics told. */
+void pcond_sample(struct pcond *d, unsigned int n);
 void snapshot_put(struct pcond *d, struct snapshot *s); /* NULL is fine */
 
 #endif

@@ -19,7 +19,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 S=$dir/pcond.sock
 port=$((20000 + ($$ + 7) % 20000))
 $PCON create "cpu:/$PFX/a" >/dev/null
-$PCOND --socket "$S" --metrics "127.0.0.1:$port" -H cpu --request-timeout 2 2>"$dir/log" &
+$PCOND --socket "$S" --metrics "127.0.0.1:$port" -H cpu 2>"$dir/log" &
 pids+=($!)
 main=$!
 for _ in $(seq 50); do [ -S "$S" ] && break; sleep 0.1; done
@@ -78,7 +78,7 @@ t1=$(cpu_ticks $main)
 check "6,000 pipelined subscribes of a missing container all get ENOENT (got $got)" [ "$got" = 6000 ]
 check "no kernel event source was loaded for them" [ "$(status_field event_loads)" = 0 ]
 read -r n worst best <"$dir/ping.out"
-echo "# flood: ${flood_ms} ms, pcond CPU $((t1 - t0)) ticks; root ping: $n answers, ${best}..${worst} ms"
+echo "# flood: ${flood_ms} ms, pcond CPU $((t1 - t0)) ticks, RSS $(awk '/VmRSS/ {print $2}' "/proc/$main/status") kB; root ping: $n answers, ${best}..${worst} ms"
 check "root's ping answered throughout the flood (worst ${worst} ms)" \
 	awk -v n="$n" -v w="$worst" 'BEGIN { exit !(n > 20 && w < 1000) }'
 
@@ -142,13 +142,36 @@ for _ in $(seq 50); do [ "$(status_field clients)" = 1 ] && break; sleep 0.1; do
 hold_start http "$port" 300
 read -r served refused <"$dir/hold.http"
 echo "# nobody holds $served HTTP connections; $refused refused with 503"
-check "HTTP has a pool of its own: 64 held, 236 refused with 503" [ "$served:$refused" = 64:236 ]
+check "nobody's HTTP connections are limited per user too: 32 held, 268 refused with 503" \
+	[ "$served:$refused" = 32:268 ]
 check "root's API ping does not depend on the HTTP pool" grep -qx "ok pcond .*" <(ask "$S" ping)
-kill $http; wait $http 2>/dev/null
+# another user fills the rest of the shared HTTP slots; root's remain
+setpriv --reuid=65533 --regid=65533 --clear-groups "$PY" "$dir/hold.py" "$port" 300 >"$dir/hold.http2" &
+http2=$!; pids+=($http2)
+for _ in $(seq 100); do [ -s "$dir/hold.http2" ] && break; sleep 0.1; done
+read -r served2 refused2 <"$dir/hold.http2"
+check "a second user gets the shared HTTP slots left ($served2), not root's" [ "$served2" = 28 ]
+out=$("$PY" - "$port" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+s.sendall(b'GET /metrics HTTP/1.0\r\n\r\n'); buf = b''
+while True:
+    d = s.recv(65536)
+    if not d: break
+    buf += d
+print(buf.split(b'\r\n')[0].decode(), buf.endswith(b'# EOF\n'))
+PYEOF
+)
+check "root still scrapes /metrics over HTTP (got '$out')" [ "$out" = "HTTP/1.0 200 OK True" ]
+kill $http $http2; wait $http $http2 2>/dev/null
 
 # A request's bytes trickling in, one a second: closed at its deadline
 # (--request-timeout 2, checked at every 5 s sample), not kept alive by them.
-out=$(as_nobody "$PY" - "$S" <<'PYEOF'
+T=$dir/short.sock
+$PCOND --socket "$T" -H cpu --request-timeout 2 2>>"$dir/log" &
+short=$!; pids+=($short)
+for _ in $(seq 50); do [ -S "$T" ] && break; sleep 0.1; done
+out=$(as_nobody "$PY" - "$T" <<'PYEOF'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); t0 = time.time()
 try:
@@ -165,9 +188,11 @@ print(int(time.time() - t0))
 PYEOF
 )
 check "a request trickling in a byte a second is closed at its deadline (after ${out} s)" [ "$out" -lt 10 ]
+kill -TERM $short; wait $short
 
 kill -TERM $main; wait $main; rc=$?
 check "SIGTERM: exit 0" [ $rc -eq 0 ]
 check "no sanitizer or error report" bash -c "! grep -qiE 'sanitizer|runtime error' '$dir/log'"
+grep -iE -A12 'sanitizer|runtime error' "$dir/log" | head -30 | sed 's/^/#   /'
 pids=()
 done_testing

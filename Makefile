@@ -9,10 +9,11 @@ BPFTOOL  ?= bpftool
 VERSION  := 0.1.0
 SONAME   := libpcon.so.0
 
-# Debian packages every target needs; `make deps` installs them (idempotent).
+# Debian packages: `make deps` installs what building and running pcon needs,
+# `make deps-test` also what the tests and benchmarks use (both idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
-            zlib1g-dev libmnl-dev libinih-dev libcmocka-dev libncurses-dev jq scdoc valgrind tmux \
-            prometheus lxcfs curl python3 libfuse3-dev fuse3 \
+            zlib1g-dev libmnl-dev libinih-dev libncurses-dev scdoc
+DEB_TEST := libcmocka-dev jq valgrind tmux prometheus lxcfs curl python3 libfuse3-dev fuse3 \
             qemu-system-x86 linux-image-amd64 busybox-static
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -43,11 +44,19 @@ FUZZ     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/*
 
 all: $(B)/libpcon.a $(B)/$(SONAME) $(B)/libpcon.pc $(PROGS) $(UNIT) $(INTEG) $(BENCH) $(MANS) $(FUZZ)
 
-deps:
-	@if dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -qv 'install ok installed' \
-	   || [ $$(dpkg-query -W -f='$${Status}\n' $(DEB_PKGS) 2>/dev/null | wc -l) -ne $(words $(DEB_PKGS)) ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
+# Install the packages of $(1) that are missing.
+define apt_install
+	@if dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -qv 'install ok installed' \
+	   || [ $$(dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | wc -l) -ne $(words $(1)) ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_PKGS))
+
+deps-test:
+	$(call apt_install,$(DEB_PKGS) $(DEB_TEST))
 
 $(B)/obj/%.o: %.c $(wildcard include/pcon/*.h lib/*.h src/pcon/*.h src/pcond/*.h) $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -104,20 +113,21 @@ $(B)/fuzz/%: tests/fuzz/%.c lib/proto.c lib/proto.h
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
 
 # Unit tests first on the plain build, then the whole suite under ASan+UBSan.
-check: deps
+check: deps-test
 	$(MAKE) all
 	$(MAKE) all B=build-san SAN=1
 	tests/run build build-san
 
 # Only the guest lane (tests/guest/): Debian's kernel in QEMU, three cgroup layouts.
-check-guest: deps
+check-guest: deps-test
 	$(MAKE) all
 	tests/run --guest-only build
 
-bench: deps all
+bench: deps-test all
 	bench/run $(B)
 
-demo: deps all
+# Only what running pcon needs: the programs and their man pages.
+demo: deps $(B)/pcon $(B)/pcond $(MANS)
 	$(B)/pcon stats
 
 $(B)/man/%: man/%.scd
@@ -144,5 +154,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check check-guest bench demo install clean
+.PHONY: all deps deps-test check check-guest bench demo install clean
 .SECONDARY:

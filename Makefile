@@ -150,6 +150,7 @@ install: all
 	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcond.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.service
 	install -m 644 contrib/pcond.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/pcond.socket
 	sed 's|@PREFIX@|$(PREFIX)|' contrib/pcon-apply.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/pcon-apply.service
+	install -D -m 644 contrib/pcon.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pcon
 
 clean:
 	rm -rf build build-san

@@ -13,7 +13,7 @@ fi
 for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.0 opt/pcon/lib/libpcon.a \
 	opt/pcon/lib/pkgconfig/libpcon.pc opt/pcon/share/man/man1/pcon.1 \
 	opt/pcon/bin/pcond opt/pcon/share/man/man8/pcond.8 opt/pcon/lib/systemd/system/pcond.service \
-	opt/pcon/lib/systemd/system/pcond.socket; do
+	opt/pcon/lib/systemd/system/pcond.socket opt/pcon/share/bash-completion/completions/pcon; do
 	check "installed $f" [ -e "$d/$f" ]
 done
 check "the unit starts the installed pcond" grep -q "^ExecStart=/opt/pcon/bin/pcond " "$d/opt/pcon/lib/systemd/system/pcond.service"

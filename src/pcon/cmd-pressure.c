@@ -92,8 +92,8 @@ static void print_json(struct json *j, const char *name, const struct pcon_conta
 	json_obj_begin(j, NULL);
 	json_str(j, "container", name);
 	if (ct) {
-		json_str(j, "hierarchy", ct->hier->name);
-		json_str(j, "path", ct->path);
+		json_name(j, "hierarchy", ct->hier->name);
+		json_name(j, "path", ct->path);
 		json_u64(j, "id", ct->id);
 	}
 	cli_json_pressure(j, p);

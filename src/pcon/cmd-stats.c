@@ -24,7 +24,9 @@ struct stats {
 
 /* One row of --tree: a container's own counts and its subtree's. */
 struct row {
-	char *name;
+	char *name;        /* HIER:PATH, escaped for printing */
+	const char *hier;  /* raw, for JSON */
+	char *path;
 	int depth;
 	uint64_t id;
 	struct pcon_taskstate_info info;
@@ -147,8 +149,8 @@ static void json_pressure(struct json *j, const struct pcon_container *ct)
 static void json_head(struct json *j, const char *hier, const char *path, uint64_t id,
 		      const struct pcon_taskstate_info *info)
 {
-	json_str(j, "hierarchy", hier);
-	json_str(j, "path", path);
+	json_name(j, "hierarchy", hier);
+	json_name(j, "path", path);
 	json_u64(j, "id", id);
 	json_str(j, "backend", pcon_backend_to_string(info->backend));
 	if (info->walk != PCON_WALK_NONE)
@@ -236,8 +238,10 @@ static int rows_push(struct rows *rs, struct row **ret)
 
 static void rows_free(struct rows *rs)
 {
-	for (size_t i = 0; i < rs->n; i++)
+	for (size_t i = 0; i < rs->n; i++) {
 		free(rs->v[i].name);
+		free(rs->v[i].path);
+	}
 	free(rs->v);
 	*rs = (struct rows){ 0 };
 }
@@ -261,7 +265,8 @@ static int tree_walk(struct stats *s, struct rows *rs, const struct pcon_tsnap *
 	row->id = ct->id;
 	row->sum = sum;
 	pcon_tsnap_info(snap, &row->info);
-	if (!(row->name = strdup(cli_name(ct))))
+	row->hier = ct->hier->name;
+	if (!(row->name = strdup(cli_name(ct))) || !(row->path = strdup(ct->path)))
 		return -ENOMEM;
 	if (depth >= s->depth)
 		return 0;
@@ -291,12 +296,9 @@ static void tree_print(struct stats *s, const struct rows *rs)
 		json_arr_begin(&s->j, "containers");
 		for (size_t i = 0; i < rs->n; i++) {
 			const struct row *w = &rs->v[i];
-			const char *colon = strchr(w->name, ':');
-			char hier[256];
-			snprintf(hier, sizeof(hier), "%.*s", (int)(colon - w->name), w->name);
 			json_obj_begin(&s->j, NULL);
 			json_str(&s->j, "container", w->name);
-			json_head(&s->j, hier, colon + 1, w->id, &w->info);
+			json_head(&s->j, w->hier, w->path, w->id, &w->info);
 			json_u64(&s->j, "depth", (uint64_t)w->depth);
 			json_counts(&s->j, &w->sum);
 			json_obj_end(&s->j);

@@ -20,17 +20,23 @@
 #include "pcon/pressure.h"
 
 /* A label value with \\, \" and \n escaped. */
+/* A label value: the name's reversible text form (no control bytes), as
+ * valid UTF-8 with OpenMetrics' escapes; a scrape must parse. */
 static int put_label(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
-		int r = *s == '\\' ? buf_put(b, "\\\\", 2)
-			: *s == '"' ? buf_put(b, "\\\"", 2)
-			: *s == '\n' ? buf_put(b, "\\n", 2)
-			: buf_put(b, s, 1);
-		if (r < 0)
-			return r;
+	char *esc = NULL;
+	if (pcon_escape_name_dup(s, &esc) < 0)
+		return -ENOMEM;
+	size_t n = pcon_escape_label(NULL, 0, esc);
+	char *lab = malloc(n + 1);
+	int r = lab ? 0 : -ENOMEM;
+	if (lab) {
+		pcon_escape_label(lab, n + 1, esc);
+		r = buf_put(b, lab, strlen(lab));
 	}
-	return 0;
+	free(lab);
+	free(esc);
+	return r;
 }
 
 static int put_labels(struct buf *b, const struct tree *tr, const struct node *n)

@@ -42,7 +42,7 @@ check "pcon loadavg prints the default root" grep -Eq '^[a-z=,]+:/ [0-9]+\.[0-9]
 json=$($PCON --socket "$S" loadavg --json cpu:/)
 check "--json parses, with numbers" jq -e '.container == "'"$CH"':/" and (.load1 | type) == "number" and .tasks > 0' <<<"$json"
 
-$PCON create "cpu:/$PFX/a/b" "cpu:/$PFX/c d" >/dev/null
+$PCON create "cpu:/$PFX/a/b" "cpu:/$PFX/c d" 'cpu:/'"$PFX"'-u/ff\xffname' >/dev/null
 fails_with "a container pcond has not seen yet" "not tracked yet" $PCON --socket "$S" loadavg "cpu:/$PFX"
 check "rescan (root) picks up new containers" grep -q '^ok ' <(ask "$S" rescan)
 out=$($PCON --socket "$S" loadavg -r "cpu:/$PFX")
@@ -137,20 +137,24 @@ fails_with "a removed container is forgotten" "not tracked" $PCON --socket "$S" 
 
 # --- metrics -----------------------------------------------------------------
 m=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics")
+# (also in a file: the body of a busy machine is past what one argument can hold)
+printf '%s\n' "$m" >"$dir/metrics"
 check "/metrics ends with # EOF" [ "$(tail -n1 <<<"$m")" = "# EOF" ]
 check "/metrics has HELP and TYPE for load1" grep -q '^# TYPE pcon_load1 gauge' <<<"$m"
 check "/metrics labels hierarchy and container" grep -q "^pcon_load1{hierarchy=\"$CH\",container=\"/$PFX/c d\"} 0$" <<<"$m"
 check "/metrics has task states" grep -q '^pcon_threads{hierarchy="unified",container="/",state="sleeping"} [1-9]' <<<"$m"
-check "/metrics: every sample belongs to a TYPE'd family" bash -c '
-	awk '\''/^# TYPE/ {t[$3]=1; next} /^#/ {next} {n=$1; sub(/[{ ].*/,"",n); b=n; sub(/_total$/,"",b); if (!(n in t) && !(b in t)) {print "untyped " n; exit 1}}'\'' <<<"$1"' _ "$m"
+check "/metrics: every sample belongs to a TYPE'd family" awk '/^# TYPE/ {t[$3]=1; next} /^#/ {next} {n=$1; sub(/[{ ].*/,"",n); b=n; sub(/_total$/,"",b); if (!(n in t) && !(b in t)) {print "untyped " n; exit 1}}' "$dir/metrics"
+
 if [ -r /proc/pressure/cpu ]; then
 	check "/metrics: the machine's stall seconds, a counter per resource and kind" \
 		grep -Eq '^pcon_machine_pressure_stall_seconds_total\{resource="cpu",kind="some"\} [0-9]+\.[0-9]+$' <<<"$m"
 	check "/metrics: a v2 container's stall seconds" \
 		grep -Eq '^pcon_pressure_stall_seconds_total\{hierarchy="unified",container="/",resource="io",kind="full"\} [0-9.]+$' <<<"$m"
 else
-	check "/metrics: no PSI, no pressure samples (never zeros)" bash -c "! grep -q '^pcon_.*pressure_stall_seconds_total' <<<'$m'"
+	check "/metrics: no PSI, no pressure samples (never zeros)" bash -c "! grep -q '^pcon_.*pressure_stall_seconds_total' '$dir/metrics'"
 fi
+check "/metrics is valid UTF-8 with a 0xFF name" python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8", "strict")' <<<"$m"
+check "/metrics: the name in its reversible text form" grep -qF 'container="/'"$PFX"'-u/ff\\xffname"' <<<"$m"
 check "/metrics is OpenMetrics" bash -c "curl -sI --max-time 5 http://127.0.0.1:$port/metrics | grep -qi '^content-type: application/openmetrics-text'"
 check "other paths are 404" [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/nope")" = 404 ]
 check "metrics listen on loopback only by default" bash -c "ss -ltn | grep -q '127.0.0.1:$port '"

@@ -78,8 +78,8 @@ $(B)/libpcon.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/$(SONAME): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/$(SONAME): $(LIB_OBJS) lib/libpcon.sym
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpcon.sym $(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 	ln -sf $(SONAME) $(B)/libpcon.so
 
 $(B)/libpcon.pc: libpcon.pc.in

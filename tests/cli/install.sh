@@ -16,6 +16,9 @@ for f in opt/pcon/bin/pcon opt/pcon/include/pcon/pcon.h opt/pcon/lib/libpcon.so.
 	opt/pcon/lib/systemd/system/pcond.socket opt/pcon/share/bash-completion/completions/pcon; do
 	check "installed $f" [ -e "$d/$f" ]
 done
+bad=$(nm -D --defined-only "$d/opt/pcon/lib/libpcon.so.0" | awk '$2 ~ /^[TDBR]$/ && $3 !~ /^pcon_/ {print $3}')
+check "libpcon exports only pcon_ symbols${bad:+ (also: $bad)}" [ -z "$bad" ]
+check "... under its version node" bash -c "objdump -T '$d/opt/pcon/lib/libpcon.so.0' | grep -q 'LIBPCON_0 *pcon_open\$'"
 check "the unit starts the installed pcond" grep -q "^ExecStart=/opt/pcon/bin/pcond " "$d/opt/pcon/lib/systemd/system/pcond.service"
 check "pcon-apply.service applies /etc/pcon/pcon.conf with the installed pcon" \
 	grep -qx "ExecStart=/opt/pcon/bin/pcon apply /etc/pcon/pcon.conf" "$d/opt/pcon/lib/systemd/system/pcon-apply.service"

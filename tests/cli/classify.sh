@@ -37,8 +37,9 @@ setpriv --reuid=65534 --regid=65534 --clear-groups sleep 1000 & kids+=($!); n=$!
 sleep 0.2
 fails_with "a missing destination is reported" "$PFX-c/missing: no such container" $PCON classify --rules "$rules" $n
 check "and not created" bash -c "! $PCON ls '$H:/$PFX-c/missing' 2>/dev/null"
-# a process named otherwise than sleep (rule 1 would take it): a link to sleep
-ln -s "$(command -v sleep)" "$(dirname "$rules")/$PFX-nap"
+# a process named otherwise than sleep (rule 1 would take it): a copy of
+# sleep (a link would not do: the rules look at the executable's real name)
+cp "$(command -v sleep)" "$(dirname "$rules")/$PFX-nap"
 "$(dirname "$rules")/$PFX-nap" 1000 & kids+=($!); b=$!
 check "rule 2 by user name" $PCON classify --rules "$rules" $b
 check "  it is in $PFX-c/root" bash -c "$PCON tasks '$H:/$PFX-c/root' | grep -qx $b"

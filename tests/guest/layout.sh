@@ -65,6 +65,10 @@ if [ -n "$comounted" ]; then
 else
 	skip "co-mounted controllers" "no v1 hierarchy binds two controllers here"
 fi
+for n in $(cgroup_mounts | awk '{ n = split($3, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^name=/) print substr(o[i], 6) }'); do
+	check "hierarchies: name=$n is the hierarchy $n" \
+		jq -e --arg n "$n" '[.[] | select(.named == $n and .name == $n and .version == 1)] | length == 1' <<<"$hj"
+done
 legacy=$(jq -r '[.[] | select(.noprefix)][0].mount // empty' <<<"$hj")
 if cgroup_mounts | awk '$3 ~ /(^|,)noprefix(,|$)/ {f = 1} END {exit !f}'; then
 	check "hierarchies: the cpuset file system is the noprefix cpuset hierarchy" [ -n "$legacy" ] &&
@@ -111,8 +115,10 @@ if [ -n "$(hier memory)" ]; then
 	check "memory.max=64M" $PCON set "memory:$C" memory.max=64M
 	f=memory.max; [ "$v" = 1 ] && f=memory.limit_in_bytes
 	check "memory.max 64M is the kernel's $f 67108864" [ "$(kread memory "$C" $f)" = 67108864 ]
-	check "pcon get memory.current is the kernel's number" \
-		[ "$($PCON get "memory:$C" memory.current | cut -d' ' -f2)" -ge 0 ]
+	# nothing runs in C: its charge stays put between the two reads
+	f=memory.current; [ "$v" = 1 ] && f=memory.usage_in_bytes
+	check "memory.current is the kernel's $f" \
+		[ "$($PCON get "memory:$C" memory.current | cut -d' ' -f2)" = "$(kread memory "$C" $f)" ]
 else
 	skip "memory knobs" "no hierarchy with memory here"
 fi
@@ -133,6 +139,10 @@ if [ -n "$(hier pids)" ]; then
 	$PCON exec "numtasks:$C" -- /bin/dash -c 'sleep 1 & sleep 1 & sleep 1 & wait' 2>"$dir/fork.err"
 	check "a fork beyond numtasks.max is refused" grep -q 'Cannot fork' "$dir/fork.err"
 	check "pids.events counts the refused fork" [ "$(kread pids "$C" pids.events | awk '$1 == "max" {print $2}')" -ge 1 ]
+	# the two sleeps that did start live on for a second after sh gave up
+	for _ in $(seq 50); do [ "$(kread pids "$C" pids.current)" = 0 ] && break; sleep 0.2; done
+	check "numtasks.current is the kernel's pids.current (0)" \
+		[ "$($PCON get "numtasks:$C" numtasks.current | cut -d' ' -f2)" = "$(kread pids "$C" pids.current)" ]
 	check "numtasks.max=max" $PCON set "numtasks:$C" numtasks.max=max
 	check "... the kernel's pids.max is max" [ "$(kread pids "$C" pids.max)" = max ]
 else

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,13 @@ static int setup(void **state)
 	(void)state;
 	if (pt_need_root(why, sizeof(why)))
 		return 0;
+	/* thousands of container handles: take the hard limit of open files, as
+	 * a program that needs them does (systemd's soft limit is 1024) */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (pcon_open(NULL, &P) < 0)
 		return -1;
 	setenv("PCON_BPF_WALK", "task", 1);

@@ -192,6 +192,22 @@ _public_ int pcon_rules_parse(FILE *f, struct pcon_rules **ret, unsigned *ret_li
 	return 0;
 }
 
+_public_ int pcon_rules_load(const char *path, struct pcon_rules **ret, unsigned *ret_line,
+			     char *ret_why, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = negerrno();
+		snprintf(ret_why, size, "cannot read the rules: %s", strerror(-e));
+		return e;
+	}
+	int r = pcon_rules_parse(f, ret, ret_line, ret_why, size);
+	fclose(f);
+	if (r < 0 && r != -EINVAL)
+		snprintf(ret_why, size, "cannot read the rules: %s", strerror(-r));
+	return r;
+}
+
 static bool user_matches(const struct rule *r, const struct pcon_rules_proc *p)
 {
 	switch (r->who) {

@@ -36,6 +36,10 @@ struct pcon_rules;
  */
 int pcon_rules_parse(FILE *f, struct pcon_rules **ret, unsigned *ret_line, char *ret_why, size_t size);
 void pcon_rules_free(struct pcon_rules *r);
+/* The same from the file at path: also -errno if it cannot be read (why then
+ * says so). */
+int pcon_rules_load(const char *path, struct pcon_rules **ret, unsigned *ret_line, char *ret_why,
+		    size_t size);
 /* How many rules (lines with their continuations counted apart). */
 size_t pcon_rules_count(const struct pcon_rules *r);
 

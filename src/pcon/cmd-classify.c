@@ -95,21 +95,13 @@ int cmd_classify(struct cli *c, int argc, char **argv)
 		}
 		pids[i - optind] = (pid_t)v;
 	}
-	FILE *f = fopen(file, "re");
-	if (!f) {
-		int e = errno;
-		free(pids);
-		return cli_fail(file, "cannot read the rules: %s", strerror(e));
-	}
 	struct pcon_rules *rules;
 	unsigned line = 0;
 	char why[256] = "";
-	int r = pcon_rules_parse(f, &rules, &line, why, sizeof(why));
-	fclose(f);
+	int r = pcon_rules_load(file, &rules, &line, why, sizeof(why));
 	if (r < 0) {
 		free(pids);
-		return r == -EINVAL ? cli_fail(file, "line %u: %s", line, why)
-				    : cli_fail(file, "cannot read the rules: %s", strerror(-r));
+		return r == -EINVAL ? cli_fail(file, "line %u: %s", line, why) : cli_fail(file, "%s", why);
 	}
 	int rc = 0;
 	for (int i = 0; i < argc - optind; i++)

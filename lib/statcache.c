@@ -154,6 +154,11 @@ void statcache_next_walk(struct statcache *c)
 	}
 }
 
+size_t statcache_room(const struct statcache *c)
+{
+	return c && c->budget > c->n ? c->budget - c->n : 0;
+}
+
 size_t statcache_size(const struct statcache *c)
 {
 	return c ? c->n : 0;

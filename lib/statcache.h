@@ -24,5 +24,7 @@ void statcache_drop(struct statcache *c, pid_t tid);
 /* A new walk begins; now and then close what recent walks did not read. */
 void statcache_next_walk(struct statcache *c);
 size_t statcache_size(const struct statcache *c);
+/* How many more files it may keep. */
+size_t statcache_room(const struct statcache *c);
 
 #endif

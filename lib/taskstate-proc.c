@@ -145,13 +145,16 @@ static int read_parallel(int proc_fd, struct statcache *sc, const pid_t *tids, s
 	_cleanup_free_ int *fds = malloc((n + 1) * sizeof(int));
 	if (!ids || !fds)
 		return -ENOMEM;
+	/* Workers keep what they open until they join: only the table's room,
+	 * shared among them, or the files open at once outgrow the limit. */
+	size_t room = statcache_room(sc);
 	struct part w[PROC_WORKERS] = { 0 };
 	pthread_t th[PROC_WORKERS];
 	bool started[PROC_WORKERS] = { false };
 	for (size_t i = 0; i < k; i++) {
 		size_t from = n * i / k, len = n * (i + 1) / k - from;
 		w[i] = (struct part){ .proc_fd = proc_fd, .sc = sc, .tids = tids + from, .n = len,
-				      .max_keep = sc ? len : 0,
+				      .max_keep = room / k < len ? room / k : len,
 				      .k = { .drop = ids + from, .put_tid = ids + n + from,
 					     .put_fd = fds + from } };
 		if (i > 0)

@@ -80,16 +80,22 @@ static struct ts_record *new_record(struct cgroup *cgrp, __u32 *ret_slot)
 	return rec;
 }
 
-static void count(struct ts_record *rec, struct task_struct *task)
+/* Counts of one cgroup's threads, on the stack while a walk adds them up. */
+struct counts {
+	__u64 n[TS_B_MAX];
+	__u64 io_wait;
+};
+
+static __always_inline void count(struct counts *c, struct task_struct *task)
 {
 	unsigned int state = task->__state;
 	unsigned int exit_state = (unsigned int)task->exit_state;
 	int iowait = (int)BPF_CORE_READ_BITFIELD(task, in_iowait);
 	enum ts_bucket b = ts_classify(state, exit_state);
 	if (b < TS_B_MAX)
-		rec->n[b]++;
+		c->n[b]++;
 	if (ts_io_wait(state, exit_state, iowait))
-		rec->io_wait++;
+		c->io_wait++;
 }
 
 SEC("iter/cgroup")
@@ -101,12 +107,18 @@ int count_css(struct bpf_iter__cgroup *ctx)
 	struct ts_record *rec;
 	__u32 slot;
 
+	struct counts c = {};
+
 	if (!cgrp || !(rec = new_record(cgrp, &slot)))
 		return 0;
 	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
 	while ((task = bpf_iter_css_task_next(&it)))
-		count(rec, task);
+		count(&c, task);
 	bpf_iter_css_task_destroy(&it);
+	/* Into the record once: a store per thread into map memory costs more. */
+	for (int b = 0; b < TS_B_MAX; b++)
+		rec->n[b] = c.n[b];
+	rec->io_wait = c.io_wait;
 	return 0;
 }
 
@@ -211,7 +223,12 @@ int count_tasks(struct bpf_iter__task *ctx)
 		return 0;
 	}
 	struct ts_record *rec = record_of(cgrp);
-	if (rec)
-		count(rec, task);
+	if (!rec)
+		return 0;
+	struct counts c = {};
+	count(&c, task);
+	for (int b = 0; b < TS_B_MAX; b++)
+		rec->n[b] += c.n[b];
+	rec->io_wait += c.io_wait;
 	return 0;
 }

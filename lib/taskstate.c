@@ -170,7 +170,9 @@ static int take_with(struct pcon *p, const struct pcon_container *c, enum pcon_b
 	default:
 		r = -EINVAL;
 	}
-	if (r >= 0 && b != PCON_BACKEND_PROC)
+	/* A removed cgroup's fd answers zeros to cgroupstats and the task walk;
+	 * the css_task walk finds no cgroup at all and said so already. */
+	if (r >= 0 && b != PCON_BACKEND_PROC && info.walk != PCON_WALK_CSS_TASK)
 		r = container_alive(c);
 	if (r == -ENODEV)
 		r = -ENOENT; /* the kernel's answer for a removed cgroup's files */

@@ -50,7 +50,7 @@ void tsnap_set_fallback(struct pcon_tsnap *s, int err)
 int tsnap_add(struct pcon_tsnap *s, uint64_t id, uint64_t parent, const struct pcon_taskstats *own)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
+		size_t cap = s->cap ? s->cap * 2 : 8; /* most queries are of one container */
 		struct tsnap_entry *v = realloc(s->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;

@@ -18,6 +18,7 @@ struct stats {
 	enum pcon_backend backend;
 	unsigned flags;
 	bool json, tree, verbose;
+	int unreadable;    /* --tree rows of containers that could not be opened */
 	int depth;
 	struct json j;
 };
@@ -31,6 +32,7 @@ struct row {
 	uint64_t id;
 	struct pcon_taskstate_info info;
 	struct pcon_taskstats sum;
+	int unreadable;    /* not opened: why (its counts are in its parent's) */
 };
 
 struct rows {
@@ -246,6 +248,28 @@ static void rows_free(struct rows *rs)
 	*rs = (struct rows){ 0 };
 }
 
+/* A row for a child that exists but cannot be opened (a mount covers it):
+ * its counts are unknown here (they are in its parent's sum), and pcon
+ * says why on stderr and exits 1. */
+static int unreadable_row(struct stats *s, struct rows *rs, const struct pcon_container *ct,
+			  const char *name, int depth, int err)
+{
+	struct row *row;
+	char *path = NULL;
+	if (rows_push(rs, &row) < 0 ||
+	    asprintf(&path, "%s/%s", strcmp(ct->path, "/") ? ct->path : "", name) < 0)
+		return -ENOMEM;
+	row->depth = depth;
+	row->hier = ct->hier->name;
+	row->path = path;
+	row->unreadable = err;
+	if (!(row->name = strdup(cli_spec_name(ct->hier, path))))
+		return -ENOMEM;
+	cli_errno(row->name, err);
+	s->unreadable++;
+	return 0;
+}
+
 /*
  * Row for ct and (depth permitting) rows for its descendants, each with the
  * counts of its whole subtree from one snapshot. Children made since the
@@ -277,7 +301,10 @@ static int tree_walk(struct stats *s, struct rows *rs, const struct pcon_tsnap *
 	r = 0;
 	for (int i = 0; kids[i] && r >= 0; i++) {
 		struct pcon_container *k;
-		if (pcon_container_open_child(ct, kids[i], &k) < 0)
+		int e = pcon_container_open_child(ct, kids[i], &k);
+		if (e < 0 && e != -ENOENT) /* there, but not to be opened: said, never dropped */
+			r = unreadable_row(s, rs, ct, kids[i], depth + 1, e);
+		if (e < 0)
 			continue;
 		r = tree_walk(s, rs, snap, k, depth + 1);
 		pcon_container_free(k);
@@ -298,6 +325,14 @@ static void tree_print(struct stats *s, const struct rows *rs)
 			const struct row *w = &rs->v[i];
 			json_obj_begin(&s->j, NULL);
 			json_str(&s->j, "container", w->name);
+			if (w->unreadable) {
+				json_name(&s->j, "hierarchy", w->hier);
+				json_name(&s->j, "path", w->path);
+				json_u64(&s->j, "depth", (uint64_t)w->depth);
+				json_str(&s->j, "error", cli_strerror(w->unreadable));
+				json_obj_end(&s->j);
+				continue;
+			}
 			json_head(&s->j, w->hier, w->path, w->id, &w->info);
 			json_u64(&s->j, "depth", (uint64_t)w->depth);
 			json_counts(&s->j, &w->sum);
@@ -318,6 +353,11 @@ static void tree_print(struct stats *s, const struct rows *rs)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct pcon_taskstats *t = &rs->v[i].sum;
 		char b1[32], b2[32];
+		if (rs->v[i].unreadable) {
+			printf("%-*s %7s %6s %6s %6s %6s %6s %6s %6s (unreadable)\n", w, rs->v[i].name,
+			       "-", "-", "-", "-", "-", "-", "-", "-");
+			continue;
+		}
 		printf("%-*s %7llu %6llu %6llu %6llu %6s %6llu %6s %6llu\n", w, rs->v[i].name,
 		       (unsigned long long)t->total, (unsigned long long)t->running,
 		       (unsigned long long)t->sleeping, (unsigned long long)t->uninterruptible,
@@ -331,6 +371,7 @@ static void tree_print(struct stats *s, const struct rows *rs)
 static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
 {
 	struct rows rs = { 0 };
+	s->unreadable = 0;
 	for (int i = 0; i < n; i++) {
 		/* One walk per container named: every row below it comes from it. */
 		struct pcon_tsnap *snap;
@@ -349,7 +390,7 @@ static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
 	}
 	tree_print(s, &rs);
 	rows_free(&rs);
-	return 0;
+	return s->unreadable ? 1 : 0;
 }
 
 /* Open the root of every hierarchy (bare "pcon stats"). */

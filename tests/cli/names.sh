@@ -135,6 +135,10 @@ sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "pat
 		<<<"$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls --json "$C" 2>/dev/null)"
 	t=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON stats --json -r -b proc "$C" | jq .total)
 	check "$H: unprivileged: the covered threads still count in the parent (proc walk: $t)" [ "$t" = 2 ]
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON stats --tree -b proc "$C" 2>/tmp/pcon-err.$$); rc=$?
+	err=$(cat /tmp/pcon-err.$$); rm -f /tmp/pcon-err.$$
+	check "$H: unprivileged: stats --tree shows it unreadable, not dropped" grep -q "$PFX-n/cov .*(unreadable)\$" <<<"$out"
+	check "$H: unprivileged: ... exits 1, saying why" bash -c "[ $rc -eq 1 ] && grep -qF '$C/cov: covered by a mount' <<<'$err'"
 	fails_with "$H: remove -r refuses a tree with a mount in it" "mounted on it or below" \
 		$PCON remove -r "$C"
 	fails_with "$H: remove refuses the covered container" "mounted on it or below" \

@@ -190,14 +190,10 @@ _public_ int pcon_container_create(const struct pcon_hier *h, const char *path,
 /* Sorted names of the entries of directory fd of type (DT_DIR: children). */
 static int list_entries(int fd, unsigned char type, char ***ret)
 {
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negerrno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return negerrno();
-	}
+	_cleanup_closedir_ DIR *d = NULL;
+	int r = opendir_at(fd, &d);
+	if (r < 0)
+		return r;
 	_cleanup_strv_free_ char **v = NULL;
 	size_t n = 0;
 	struct dirent *de;

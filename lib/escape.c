@@ -107,16 +107,6 @@ _public_ size_t pcon_escape_name(char *buf, size_t size, const char *name)
 	return sink_end(&s);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 _public_ int pcon_unescape_name(const char *text, char **ret)
 {
@@ -134,7 +124,7 @@ _public_ int pcon_unescape_name(const char *text, char **ret)
 		case 't': out[w++] = '\t'; break;
 		case 'n': out[w++] = '\n'; break;
 		case 'x': {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
 			if (lo < 0)
 				return -EINVAL;
 			char c = (char)(hi << 4 | lo);

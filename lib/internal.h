@@ -27,6 +27,18 @@ static inline void strv_freep(char ***v) { pcon_strv_free(*v); }
 #define _cleanup_closedir_ _cleanup_(closedirp)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* The value of a hex digit, or -1 (inline: the fuzzer builds proto.c alone). */
+static inline int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Hand ownership out of a cleanup variable. */
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -EBADF; _t; })
@@ -83,6 +95,9 @@ int strv_push(char ***v, size_t *n, char *s);
 bool strv_contains(char *const *v, const char *s);
 int strcmp_ptr(const void *a, const void *b); /* qsort of char * */
 int pid_list_parse(const char *text, pid_t **ret);
+/* Open the directory dirfd names again, as a DIR of its own (dirfd stays
+ * open and untouched). */
+int opendir_at(int dirfd, DIR **ret);
 
 /* mountinfo.c */
 int hiers_parse_mountinfo(FILE *mountinfo, char *const *known_ctrls,

@@ -118,17 +118,13 @@ _public_ int pcon_container_chown(const struct pcon_container *c, const struct p
 		return -EINVAL;
 	admin = admin ? admin : &none;
 	tasks = tasks ? tasks : &none;
-	int dfd = openat(c->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negerrno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -ENOMEM;
-	}
+	_cleanup_closedir_ DIR *d = NULL;
+	int r = opendir_at(c->fd, &d);
+	if (r < 0)
+		return r;
 	struct undo u = { 0 };
 	const struct pcon_owner *o = owner_of(c, ".", admin, tasks);
-	int r = o ? chown_one(c, ".", o, &u) : 0;
+	r = o ? chown_one(c, ".", o, &u) : 0;
 	for (struct dirent *de; r == 0 && (de = readdir(d));)
 		if (de->d_type == DT_REG && (o = owner_of(c, de->d_name, admin, tasks)))
 			r = chown_one(c, de->d_name, o, &u);

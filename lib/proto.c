@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "internal.h"
 #include "proto.h"
 
 static const char *const cmd_names[PROTO_CMD_MAX] = {
@@ -37,16 +38,6 @@ int proto_line(const char *buf, size_t len, size_t *ret_len, size_t *ret_used)
 	return 1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int proto_unescape(const char *s, size_t len, char *out, size_t size)
 {
@@ -56,7 +47,7 @@ int proto_unescape(const char *s, size_t len, char *out, size_t size)
 		if (c == '%') {
 			if (len - i < 3)
 				return -EINVAL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			c = hi * 16 + lo;
@@ -441,7 +432,7 @@ int proto_event_format(const struct pcon_event *ev, const char *hier, int64_t re
 }
 
 /* A decimal number of at most 19 digits, optionally negative. */
-static int parse_int(const char *v, size_t n, long long *ret)
+static int parse_ll(const char *v, size_t n, long long *ret)
 {
 	bool neg = n > 0 && v[0] == '-';
 	size_t i = neg ? 1 : 0;
@@ -464,12 +455,12 @@ static int parse_time(const char *v, size_t n, int64_t *ret)
 {
 	const char *dot = memchr(v, '.', n);
 	long long sec, usec = 0;
-	if (parse_int(v, dot ? (size_t)(dot - v) : n, &sec) < 0 || sec < 0 ||
+	if (parse_ll(v, dot ? (size_t)(dot - v) : n, &sec) < 0 || sec < 0 ||
 	    sec > INT64_MAX / 1000000000 - 1)
 		return -EINVAL;
 	if (dot) {
 		size_t fl = n - (size_t)(dot - v) - 1;
-		if (fl == 0 || fl > 6 || parse_int(dot + 1, fl, &usec) < 0 || usec < 0)
+		if (fl == 0 || fl > 6 || parse_ll(dot + 1, fl, &usec) < 0 || usec < 0)
 			return -EINVAL;
 		for (; fl < 6; fl++)
 			usec *= 10;
@@ -522,7 +513,7 @@ static int parse_word(const char *k, size_t kl, const char *v, size_t n, struct 
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (kl != strlen(nums[i].key) || memcmp(k, nums[i].key, kl) != 0)
 			continue;
-		if (parse_int(v, n, &x) < 0 || x < 0 || x > (nums[i].is_pid ? INT32_MAX : UINT32_MAX))
+		if (parse_ll(v, n, &x) < 0 || x < 0 || x > (nums[i].is_pid ? INT32_MAX : UINT32_MAX))
 			return -EINVAL;
 		if (nums[i].is_pid)
 			*(pid_t *)((char *)ev + nums[i].off) = (pid_t)x;
@@ -532,7 +523,7 @@ static int parse_word(const char *k, size_t kl, const char *v, size_t n, struct 
 	}
 	bool flag = KEY("cached") || KEY("withheld");
 	if (flag || KEY("code") || KEY("signal") || KEY("count")) {
-		if (parse_int(v, n, &x) < 0 || x < 0 || (flag && x > 1) ||
+		if (parse_ll(v, n, &x) < 0 || x < 0 || (flag && x > 1) ||
 		    ((KEY("code") || KEY("signal")) && x > 255))
 			return -EINVAL;
 		if (KEY("cached"))

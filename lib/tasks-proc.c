@@ -127,14 +127,10 @@ _public_ int pcon_tasks_below(const struct pcon *p, const struct pcon_hier *h, c
 	_cleanup_free_ char *wpath = w.path;
 	w.len = strlen(w.path);
 
-	int dfd = openat(p->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negerrno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return negerrno();
-	}
+	_cleanup_closedir_ DIR *d = NULL;
+	r = opendir_at(p->proc_fd, &d);
+	if (r < 0)
+		return r;
 	_cleanup_free_ pid_t *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;

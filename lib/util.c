@@ -124,14 +124,10 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 /* The inode number and type dirfd's listing gives for name; -ENOENT if none. */
 static int dir_entry(int dirfd, const char *name, ino_t *ret_ino, unsigned char *ret_type)
 {
-	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negerrno();
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return negerrno();
-	}
+	_cleanup_closedir_ DIR *d = NULL;
+	int r = opendir_at(dirfd, &d);
+	if (r < 0)
+		return r;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, name) == 0) {
@@ -344,4 +340,19 @@ int pid_list_parse(const char *text, pid_t **ret)
 int strcmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int opendir_at(int dirfd, DIR **ret)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return negerrno();
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = negerrno();
+		close(fd);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }

@@ -12,7 +12,7 @@
 #include "pcond.h"
 #include "pcon/rules.h"
 
-static void reply_err(struct conn *c, const char *code, const char *msg)
+void reply_err(struct conn *c, const char *code, const char *msg)
 {
 	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
 }

@@ -72,18 +72,6 @@ static void help(void)
 	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	pcond_log(LOG_ERR, "%s", line);
-	return 1;
-}
-
 static int parse_size(const char *s, size_t *ret)
 {
 	char *end;
@@ -124,50 +112,50 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t;
 			     t = strtok_r(NULL, ",", &save)) {
 				if (o->n_tokens == MAX_TOKENS)
-					return fail("--hierarchy: too many hierarchies");
+					return pcond_fail("--hierarchy: too many hierarchies");
 				o->tokens[o->n_tokens++] = t;
 			}
 			break;
 		case 'b':
 			o->backend = pcon_backend_from_string(optarg);
 			if ((int)o->backend < 0)
-				return fail("--backend: %s: not one of auto, proc, bpf, kernel", optarg);
+				return pcond_fail("--backend: %s: not one of auto, proc, bpf, kernel", optarg);
 			break;
 		case 'n':
 			if (parse_size(optarg, &o->cap) < 0)
-				return fail("--max-containers: %s: not a positive number", optarg);
+				return pcond_fail("--max-containers: %s: not a positive number", optarg);
 			break;
 		case 'C':
 			if (parse_size(optarg, &o->max_clients) < 0)
-				return fail("--max-clients: %s: not a positive number", optarg);
+				return pcond_fail("--max-clients: %s: not a positive number", optarg);
 			break;
 		case 'U':
 			if (parse_size(optarg, &o->max_per_uid) < 0)
-				return fail("--max-clients-per-uid: %s: not a positive number", optarg);
+				return pcond_fail("--max-clients-per-uid: %s: not a positive number", optarg);
 			break;
 		case 'R':
 			if (parse_size(optarg, &o->request_sec) < 0 || o->request_sec > 3600)
-				return fail("--request-timeout: %s: not a number of seconds (1-3600)", optarg);
+				return pcond_fail("--request-timeout: %s: not a number of seconds (1-3600)", optarg);
 			break;
 		case 'T':
 			if (parse_size(optarg, &o->max_http) < 0)
-				return fail("--max-http-clients: %s: not a positive number", optarg);
+				return pcond_fail("--max-http-clients: %s: not a positive number", optarg);
 			break;
 		case 'L': {
 			int l = pcond_log_level_from_string(optarg);
 			if (l < 0)
-				return fail("--log-level: %s: not one of err, warning, notice, info, debug", optarg);
+				return pcond_fail("--log-level: %s: not one of err, warning, notice, info, debug", optarg);
 			pcond_log_set_level(l);
 			break;
 		}
 		case 'h': help(); exit(0);
 		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
-		case ':': return fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
-		default: return fail("%s: unknown option (try 'pcond --help')", argv[optind - 1]);
+		case ':': return pcond_fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
+		default: return pcond_fail("%s: unknown option (try 'pcond --help')", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail("%s: unexpected argument (try 'pcond --help')", argv[optind]);
+		return pcond_fail("%s: unexpected argument (try 'pcond --help')", argv[optind]);
 	return 0;
 }
 
@@ -197,7 +185,7 @@ static int fd_budget(const struct opts *o, size_t *ret)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail("getrlimit: %s", strerror(errno));
+		return pcond_fail("getrlimit: %s", strerror(errno));
 	if (rl.rlim_cur < rl.rlim_max) {
 		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
@@ -207,7 +195,7 @@ static int fd_budget(const struct opts *o, size_t *ret)
 	size_t lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > SIZE_MAX / 2 ? SIZE_MAX / 2
 										 : (size_t)rl.rlim_cur;
 	if (need >= lim)
-		return fail("--max-clients %zu and --max-http-clients %zu need %zu descriptors, "
+		return pcond_fail("--max-clients %zu and --max-http-clients %zu need %zu descriptors, "
 			    "more than the open-file limit of %zu allows", o->max_clients,
 			    o->max_http, need, lim);
 	*ret = lim - need;
@@ -218,7 +206,7 @@ static int open_loop(struct pcond *d)
 {
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
-		return fail("epoll: %s", strerror(errno));
+		return pcond_fail("epoll: %s", strerror(errno));
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -231,7 +219,7 @@ static int open_loop(struct pcond *d)
 	d->timer.kind = EV_TIMER;
 	d->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->signal.fd < 0 || d->timer.fd < 0)
-		return fail("signalfd/timerfd: %s", strerror(errno));
+		return pcond_fail("signalfd/timerfd: %s", strerror(errno));
 	/* Samples on a fixed 5 s grid from the start; a late wake-up is
 	 * caught up by pcon_loadavg_due, not by drifting the grid. */
 	d->started_ns = now_ns();
@@ -243,7 +231,7 @@ static int open_loop(struct pcond *d)
 	};
 	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
 	    pcond_epoll_add(d, &d->signal) < 0 || pcond_epoll_add(d, &d->timer) < 0)
-		return fail("timer: %s", strerror(errno));
+		return pcond_fail("timer: %s", strerror(errno));
 	return 0;
 }
 
@@ -295,7 +283,7 @@ static void run(struct pcond *d)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail("epoll_wait: %s", strerror(errno));
+			pcond_fail("epoll_wait: %s", strerror(errno));
 			return;
 		}
 		for (int i = 0; i < n; i++) {
@@ -341,7 +329,7 @@ int main(int argc, char **argv)
 		d.http_reserve = o.max_http - 1;
 	int r = pcon_open(getenv("PCON_SYSROOT"), &d.p);
 	if (r < 0)
-		return fail("cannot read the cgroup hierarchies: %s", strerror(-r));
+		return pcond_fail("cannot read the cgroup hierarchies: %s", strerror(-r));
 	if (fd_budget(&o, &d.fd_budget) != 0) {
 		pcon_close(d.p);
 		return 1;
@@ -359,9 +347,9 @@ int main(int argc, char **argv)
 		pcon_close(d.p);
 	}
 	if (r == -ENODEV)
-		return fail("--hierarchy: no such hierarchy mounted here (see 'pcon hierarchies')");
+		return pcond_fail("--hierarchy: no such hierarchy mounted here (see 'pcon hierarchies')");
 	if (r < 0)
-		return fail("cannot open the hierarchies: %s", strerror(-r));
+		return pcond_fail("cannot open the hierarchies: %s", strerror(-r));
 	int rc = open_loop(&d);
 	if (rc == 0 && o.rules)
 		rc = rules_start(&d, o.rules);

@@ -242,6 +242,9 @@ int rules_start(struct pcond *d, const char *path);
 void rules_reload(struct pcond *d);
 void rules_on_event(struct pcond *d, const struct pcon_event *ev);
 void rules_done(struct pcond *d);
+/* api.c: the "err CODE MESSAGE" answer to a request. */
+void reply_err(struct conn *c, const char *code, const char *msg);
+
 /* watch.c: "watch EXPR CONTAINER" and its threshold events. */
 void watch_request(struct pcond *d, struct conn *c, const char *expr, const char *name);
 void watches_sample(struct pcond *d);   /* after each sample */

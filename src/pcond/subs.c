@@ -128,11 +128,6 @@ int subs_internal(struct pcond *d, const struct pcon_container *c, unsigned flag
 	return 0;
 }
 
-static void reply_err(struct conn *c, const char *code, const char *msg)
-{
-	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
-}
-
 static void containers_free(struct pcon_container **ct, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

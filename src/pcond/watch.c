@@ -31,11 +31,6 @@ struct watch {
 	struct watch *next;  /* dropped this loop pass: freed after it */
 };
 
-static void reply_err(struct conn *c, const char *code, const char *msg)
-{
-	(void)buf_printf(&c->out, "err %s %s\n", code, msg);
-}
-
 /* Stop w's trigger; free w after this loop pass, as epoll may still have
  * handed out an event that points at it. */
 static void watch_free(struct pcond *d, struct watch *w)

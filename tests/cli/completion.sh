@@ -17,7 +17,7 @@ check "commands: st -> stats alone" [ "$(complete_words pcon st)" = stats ]
 out=$(complete_words pcon stats --b)
 check "a command's options: stats --b -> --backend" grep -qx -- --backend <<<"$out"
 out=$(complete_words pcon stats u)
-v2=$($PCON hierarchies --json | jq -r '[.[] | select(.version == 2)][0].name // empty')
+v2=$(hierarchies_json | jq -r '[.[] | select(.version == 2)][0].name // empty')
 [ -n "$v2" ] && check "hierarchies: u -> $v2:/" grep -qx "$v2:/" <<<"$(complete_words pcon stats "${v2:0:1}")"
 if [ "$(id -u)" -eq 0 ] && [ -n "$v2" ]; then
 	$PCON create "$v2:/$PFX-comp/inner" >/dev/null

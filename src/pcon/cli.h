@@ -32,8 +32,6 @@ int cmd_top(struct cli *c, int argc, char **argv);
 int cmd_pressure(struct cli *c, int argc, char **argv);
 int cmd_classify(struct cli *c, int argc, char **argv);
 int cmd_apply(struct cli *c, int argc, char **argv);
-/* pcon events --when (cmd-when.c): threshold events through pcond. */
-int events_when(struct cli *c, const char *expr, const char *spec, bool json, const char *cmd);
 int cmd_snapshot(struct cli *c, int argc, char **argv);
 
 /* Print "pcon: WHAT: REASON" on stderr; returns 1 (the exit status to use). */

@@ -14,17 +14,20 @@
 #include "cli.h"
 #include "pcon/events.h"
 #include "pcond-client.h"
+#include "events-table.h"
 
 #define MAX_CONTAINERS 16
 
 struct events {
-	bool json;
+	bool tabular;        /* -o, --raw, -J: through the table */
+	struct table t;
+	bool printed;        /* the table has printed once (its header) */
+	int write_rc;        /* the exit status of a failed write */
 	const char *on_empty;
 	int empty_sub;       /* --on-empty: the subscription to wait for */
 	bool emptied;
 	int n_subs, n_gone;  /* subscriptions, and those whose container was removed */
 	int64_t mono_to_real_ns;
-	struct json j;
 	struct proto_event *decoded; /* through pcond: the line being shown */
 };
 
@@ -57,19 +60,25 @@ static void events_help(void)
 	       "Where pcond runs, pcon subscribes through it; else it listens to the\n"
 	       "kernel's proc connector itself (root on most systems), and sees moves\n"
 	       "as they happen only where it can load its eBPF program (root).\n\n"
-	       "  -r, --recursive      include descendant containers\n"
-	       "      --json           one JSON object per line and event\n"
-	       "      --direct         listen to the kernel even where pcond runs\n"
-	       "      --on-empty=CMD   run CMD with /bin/sh -c once the container becomes\n"
-	       "                       empty (its name is $1 and $PCON_CONTAINER), then\n"
-	       "                       exit with CMD's exit status\n"
-	       "      --when=EXPR      a threshold event each time EXPR (load1>1.5,\n"
-	       "                       running>4, cpu.some.avg10>20, memory.full.avg10>5)\n"
-	       "                       becomes true and again when it stops being true\n"
-	       "                       (with hysteresis); pcond evaluates it\n"
-	       "      --on-event=CMD   with --when: run CMD with /bin/sh -c at each one\n"
-	       "                       ($PCON_CONTAINER, $PCON_EXPR, $PCON_STATE, $PCON_VALUE)\n"
-	       "  -h, --help           show this help\n");
+	       "  -r, --recursive     include descendant containers\n"
+	       "      --direct        listen to the kernel even where pcond runs\n"
+	       "      --on-empty=CMD  run CMD with /bin/sh -c once the container becomes\n"
+	       "                      empty (its name is $1 and $PCON_CONTAINER), then\n"
+	       "                      exit with CMD's exit status\n"
+	       "      --when=EXPR     a threshold event each time EXPR (load1>1.5,\n"
+	       "                      running>4, cpu.some.avg10>20, memory.full.avg10>5)\n"
+	       "                      becomes true and again when it stops being true\n"
+	       "                      (with hysteresis); pcond evaluates it\n"
+	       "      --on-event=CMD  with --when: run CMD with /bin/sh -c at each one\n"
+	       "                      ($PCON_CONTAINER, $PCON_EXPR, $PCON_STATE, $PCON_VALUE)\n"
+	       TABLE_HELP
+	       "  -h, --help          show this help\n\n"
+	       "Events are a stream: without -o, --raw or -J, one line of text each.\n"
+	       "-o or --raw: one line each of the columns named (all by default; with\n"
+	       "--when: TIME,TYPE,CONTAINER,EXPR,STATE,VALUE,SOURCE), unaligned, blanks\n"
+	       "as \\x20, '-' where an event has no such field, after one header line.\n"
+	       "-J: one JSON document {\"events\": [{...}]} per event, each complete as it\n"
+	       "is printed (jq reads the stream); fields an event has not are null.\n");
 }
 
 static int64_t mono_to_real(void)
@@ -106,64 +115,135 @@ static void put_escaped(const char *s)
 	free(esc);
 }
 
-static void print_json(struct events *s, const struct shown *sh)
+static const struct tcol cols[] = {
+	[EV_TIME] = { "TIME", 17, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "when, in seconds since 1970 (to the microsecond)" },
+	[EV_TYPE] = { "TYPE", 9, 0, SCOLS_JSON_STRING, "fork, exec, exit, uid, gid, move, populated, empty, gone, lost, threshold" },
+	[EV_CONTAINER] = { "CONTAINER", 0.3, 0, SCOLS_JSON_STRING, "the container, HIER:PATH (move: the new one)" },
+	[EV_HIERARCHY] = { "HIERARCHY", 0.1, 0, SCOLS_JSON_STRING, "its hierarchy (HIER)" },
+	[EV_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "the task's process id" },
+	[EV_TID] = { "TID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "the task's thread id" },
+	[EV_PARENT_PID] = { "PARENT_PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "fork: the process that forked" },
+	[EV_PARENT_TID] = { "PARENT_TID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "fork: the thread that forked" },
+	[EV_COMM] = { "COMM", 0.1, 0, SCOLS_JSON_STRING, "exec: the new command name" },
+	[EV_CODE] = { "CODE", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "exit: the exit status (null: killed, or withheld)" },
+	[EV_SIGNAL] = { "SIGNAL", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "exit: the signal that killed it" },
+	[EV_RUID] = { "RUID", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "uid: the new real uid" },
+	[EV_EUID] = { "EUID", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "uid: the new effective uid" },
+	[EV_RGID] = { "RGID", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "gid: the new real gid" },
+	[EV_EGID] = { "EGID", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "gid: the new effective gid" },
+	[EV_FROM] = { "FROM", 0.2, 0, SCOLS_JSON_STRING, "move: the container it left, HIER:PATH" },
+	[EV_CACHED] = { "CACHED", 1, 0, SCOLS_JSON_BOOLEAN_OPTIONAL,
+			"the container was resolved late (the task had moved or exited)" },
+	[EV_WITHHELD] = { "WITHHELD", 1, 0, SCOLS_JSON_BOOLEAN_OPTIONAL,
+			  "exec/exit: pcond withheld the name or status (a task not yours)" },
+	[EV_LOST] = { "LOST", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "lost: how many events were dropped" },
+	[EV_SOURCE] = { "SOURCE", 6, 0, SCOLS_JSON_STRING,
+			"lost: pcond if pcond dropped them for this reader; threshold: sample or psi" },
+	[EV_EXPR] = { "EXPR", 0.1, 0, SCOLS_JSON_STRING, "threshold: the expression (--when)" },
+	[EV_STATE] = { "STATE", 5, 0, SCOLS_JSON_STRING, "threshold: on or off" },
+	[EV_VALUE] = { "VALUE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "threshold: the value that crossed it" },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+bool events_tabular(const struct tout *o)
+{
+	return o->output || o->raw || o->json;
+}
+
+int events_list_columns(const struct tout *o)
+{
+	return table_list_columns(cols, NCOLS, o);
+}
+
+int events_table_init(struct table *t, const struct tout *o, bool when)
+{
+	/* Rows come one at a time: columns aligned to each row alone would
+	 * not line up, so text is always --raw. */
+	struct tout raw = *o;
+	raw.raw = !o->json;
+	return table_init(t, "events", "events", cols, NCOLS,
+			  when ? "TIME,TYPE,CONTAINER,EXPR,STATE,VALUE,SOURCE"
+			       : "TIME,TYPE,CONTAINER,PID,TID,PARENT_PID,PARENT_TID,COMM,CODE,SIGNAL,"
+				 "RUID,EUID,RGID,EGID,FROM,CACHED,WITHHELD,LOST,SOURCE",
+			  &raw);
+}
+
+/* "HIER:PATH" of an event's path in cell id (raw bytes: table_set_name escapes). */
+static int set_container(struct table *t, struct libscols_line *ln, int id, const char *hier,
+			 const char *path)
+{
+	if (!path)
+		return table_set(t, ln, id, NULL);
+	char *name = NULL;
+	if (asprintf(&name, "%s:%s", hier, path) < 0)
+		return -ENOMEM;
+	int r = table_set_name(t, ln, id, name);
+	free(name);
+	return r;
+}
+
+/* The cells only some types of event have. */
+static int set_details(struct table *t, struct libscols_line *ln, const struct shown *sh)
 {
 	const struct pcon_event *ev = sh->ev;
-	struct json *j = &s->j;
-	json_obj_begin(j, NULL);
-	json_double(j, "time", (double)sh->real_ns / 1e9, 6);
-	json_str(j, "type", pcon_event_type_to_string(ev->type));
-	if (sh->hier) {
-		char *name = NULL;
-		if (asprintf(&name, "%s:%s", sh->hier, ev->path) < 0)
-			name = NULL;
-		json_name(j, "container", name);
-		free(name);
-		json_name(j, "hierarchy", sh->hier);
-		json_name(j, "path", ev->path);
-	}
-	if (ev->type == PCON_EVENT_LOST) {
-		json_u64(j, "lost", ev->lost);
-		if (sh->source)
-			json_str(j, "source", sh->source);
-	} else if (has_task(ev->type)) {
-		json_i64(j, "pid", ev->pid);
-		json_i64(j, "tid", ev->tid);
-		json_bool(j, "cached", ev->flags & PCON_EVENT_F_CACHED);
-	}
+	bool uid = ev->type == PCON_EVENT_UID;
 	switch (ev->type) {
-	case PCON_EVENT_FORK:
-		json_i64(j, "parent_pid", ev->parent_pid);
-		json_i64(j, "parent_tid", ev->parent_tid);
-		break;
-	case PCON_EVENT_EXEC:
-		json_str(j, "comm", ev->comm);
-		if (sh->withheld)
-			json_bool(j, "withheld", true);
-		break;
-	case PCON_EVENT_EXIT:
-		if (sh->withheld) {
-			json_null(j, "code");
-			json_bool(j, "withheld", true);
-		} else if (WIFSIGNALED(ev->exit_code)) {
-			json_i64(j, "signal", WTERMSIG(ev->exit_code));
-		} else {
-			json_i64(j, "code", WEXITSTATUS(ev->exit_code));
-		}
-		break;
-	case PCON_EVENT_UID:
-	case PCON_EVENT_GID:
-		json_u64(j, ev->type == PCON_EVENT_UID ? "ruid" : "rgid", ev->rid);
-		json_u64(j, ev->type == PCON_EVENT_UID ? "euid" : "egid", ev->eid);
-		break;
-	case PCON_EVENT_MOVE:
-		json_name(j, "from", ev->from_path);
-		break;
-	default:
-		break;
+	case PCON_EVENT_FORK: {
+		int r = table_setf(t, ln, EV_PARENT_PID, "%d", (int)ev->parent_pid);
+		return r ?: table_setf(t, ln, EV_PARENT_TID, "%d", (int)ev->parent_tid);
 	}
-	json_obj_end(j);
-	json_done(j);
+	case PCON_EVENT_EXEC:
+		return table_set_name(t, ln, EV_COMM, ev->comm);
+	case PCON_EVENT_EXIT:
+		if (sh->withheld)
+			return 0;
+		if (WIFSIGNALED(ev->exit_code))
+			return table_setf(t, ln, EV_SIGNAL, "%d", WTERMSIG(ev->exit_code));
+		return table_setf(t, ln, EV_CODE, "%d", WEXITSTATUS(ev->exit_code));
+	case PCON_EVENT_UID:
+	case PCON_EVENT_GID: {
+		int r = table_set_u64(t, ln, uid ? EV_RUID : EV_RGID, ev->rid);
+		return r ?: table_set_u64(t, ln, uid ? EV_EUID : EV_EGID, ev->eid);
+	}
+	case PCON_EVENT_MOVE:
+		return set_container(t, ln, EV_FROM, sh->hier, ev->from_path);
+	case PCON_EVENT_LOST: {
+		int r = table_set_u64(t, ln, EV_LOST, ev->lost);
+		return r ?: table_set(t, ln, EV_SOURCE, sh->source);
+	}
+	default:
+		return 0;
+	}
+}
+
+/* One event as a row of the table, printed at once. */
+static void print_row(struct events *s, const struct shown *sh)
+{
+	const struct pcon_event *ev = sh->ev;
+	struct table *t = &s->t;
+	struct libscols_line *ln = table_row_empty(t, NULL);
+	int r = ln ? 0 : -ENOMEM;
+	r = r ?: table_setf(t, ln, EV_TIME, "%lld.%06lld", (long long)(sh->real_ns / 1000000000),
+			    (long long)(sh->real_ns % 1000000000 / 1000));
+	r = r ?: table_set(t, ln, EV_TYPE, pcon_event_type_to_string(ev->type));
+	if (sh->hier) {
+		r = r ?: set_container(t, ln, EV_CONTAINER, sh->hier, ev->path);
+		r = r ?: table_set_name(t, ln, EV_HIERARCHY, sh->hier);
+	}
+	if (has_task(ev->type)) {
+		r = r ?: table_setf(t, ln, EV_PID, "%d", (int)ev->pid);
+		r = r ?: table_setf(t, ln, EV_TID, "%d", (int)ev->tid);
+		r = r ?: table_set(t, ln, EV_CACHED, ev->flags & PCON_EVENT_F_CACHED ? "1" : "0");
+	}
+	if (ev->type == PCON_EVENT_EXEC || ev->type == PCON_EVENT_EXIT)
+		r = r ?: table_set(t, ln, EV_WITHHELD, sh->withheld ? "1" : "0");
+	r = r ?: set_details(t, ln, sh);
+	if (r < 0 && !s->write_rc)
+		s->write_rc = cli_fail("events", "out of memory");
+	int rc = table_print_rows(t, !s->printed);
+	s->printed = true;
+	if (rc && !s->write_rc)
+		s->write_rc = rc;
 }
 
 static void print_text(const struct shown *sh)
@@ -227,8 +307,8 @@ static void show(struct events *s, const struct shown *sh)
 {
 	if (sh->ev->type == PCON_EVENT_GONE)
 		s->n_gone++;
-	if (s->json)
-		print_json(s, sh);
+	if (s->tabular)
+		print_row(s, sh);
 	else
 		print_text(sh);
 }
@@ -358,6 +438,8 @@ static int stream(int fd, struct events *s, char *buf, size_t len)
 			memmove(buf, buf + used, len - used);
 			len -= used;
 		}
+		if (s->write_rc)
+			return s->write_rc;
 		if (fflush(stdout) != 0)
 			return cli_fail("events", "write error: %s", strerror(errno));
 		if (s->n_gone >= s->n_subs)
@@ -429,6 +511,8 @@ static int loop(struct pcon_events *e, struct events *s)
 		if (r < 0)
 			return cli_fail("events", "poll: %s", strerror(errno));
 		r = pcon_events_dispatch(e, on_event, s);
+		if (s->write_rc)
+			return s->write_rc;
 		if (fflush(stdout) != 0)
 			return cli_fail("events", "write error: %s", strerror(errno));
 		if (s->emptied)
@@ -441,50 +525,84 @@ static int loop(struct pcon_events *e, struct events *s)
 	return 0;
 }
 
-int cmd_events(struct cli *c, int argc, char **argv)
+struct events_opts;
+static int events_run(struct cli *c, struct events *s, struct events_opts *eo, const char *spec);
+
+/* The options of pcon events. */
+struct events_opts {
+	struct tout out;
+	unsigned flags;
+	bool direct;
+	const char *when, *on_event;
+};
+
+/* Parse them into *ret and s; -1 to go on, else the exit status. */
+static int parse_opts(struct events *s, struct events_opts *ret, int argc, char **argv)
 {
+	enum { OPT_ON_EMPTY = 0x100, OPT_WHEN, OPT_ON_EVENT, OPT_DIRECT };
 	static const struct option opts[] = {
 		{ "recursive", no_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "on-empty", required_argument, NULL, 'E' },
-		{ "when", required_argument, NULL, 'W' },
-		{ "on-event", required_argument, NULL, 'X' },
-		{ "direct", no_argument, NULL, 'D' },
+		{ "on-empty", required_argument, NULL, OPT_ON_EMPTY },
+		{ "when", required_argument, NULL, OPT_WHEN },
+		{ "on-event", required_argument, NULL, OPT_ON_EVENT },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct events s = { .j = { .f = stdout }, .empty_sub = -1 };
-	unsigned flags = 0;
-	bool direct = false;
-	const char *when = NULL, *on_event = NULL;
 	int o;
-	while ((o = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":r" TABLE_LETTERS "h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'r': flags |= PCON_EVENTS_RECURSIVE; break;
-		case 'J': s.json = true; break;
-		case 'E': s.on_empty = optarg; break;
-		case 'W': when = optarg; break;
-		case 'X': on_event = optarg; break;
-		case 'D': direct = true; break;
+		case 'r': ret->flags |= PCON_EVENTS_RECURSIVE; break;
+		case OPT_ON_EMPTY: s->on_empty = optarg; break;
+		case OPT_WHEN: ret->when = optarg; break;
+		case OPT_ON_EVENT: ret->on_event = optarg; break;
+		case OPT_DIRECT: ret->direct = true; break;
 		case 'h': events_help(); return 0;
-		default: return cli_bad_option("events", argv);
+		default:
+			if (!tout_option(&ret->out, o, optarg))
+				return cli_option_error("events", argv, o);
 		}
 	}
+	if (ret->out.list_columns)
+		return events_list_columns(&ret->out);
 	if (argc - optind > 1)
 		return cli_usage("events", "one container at most");
-	if (on_event && !when)
+	if (ret->on_event && !ret->when)
 		return cli_usage("events", "--on-event goes with --when");
-	if (when && (argc - optind != 1 || s.on_empty || flags || direct))
+	if (ret->when && (argc - optind != 1 || s->on_empty || ret->flags || ret->direct))
 		return cli_usage("events", "--when takes one container, and neither -r, --direct nor --on-empty");
-	if (when)
-		return events_when(c, when, argv[optind], s.json, on_event);
-	if (s.on_empty && (argc - optind != 1 || !s.on_empty[0]))
+	if (s->on_empty && (argc - optind != 1 || !s->on_empty[0]))
 		return cli_usage("events", "--on-empty needs a command and a container");
+	return -1;
+}
 
+int cmd_events(struct cli *c, int argc, char **argv)
+{
+	struct events s = { .empty_sub = -1 };
+	struct events_opts eo = { 0 };
+	int rc = parse_opts(&s, &eo, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (eo.when)
+		return events_when(c, eo.when, argv[optind], &eo.out, eo.on_event);
+	s.tabular = events_tabular(&eo.out) && !s.on_empty;
+	if (s.tabular && (rc = events_table_init(&s.t, &eo.out, false)))
+		return rc;
+	rc = events_run(c, &s, &eo, optind < argc ? argv[optind] : NULL);
+	if (s.tabular)
+		table_free(&s.t);
+	return rc;
+}
+
+/* Open, subscribe and print until done; spec NULL: the default root. */
+static int events_run(struct cli *c, struct events *s, struct events_opts *eo, const char *spec)
+{
+	unsigned flags = eo->flags;
 	struct pcon_container *cts[MAX_CONTAINERS];
 	int n;
-	if (optind < argc) {
-		n = cli_open_all(c, argv[optind], cts, MAX_CONTAINERS);
+	if (spec) {
+		n = cli_open_all(c, spec, cts, MAX_CONTAINERS);
 		if (n < 0)
 			return 1;
 	} else {
@@ -495,15 +613,15 @@ int cmd_events(struct cli *c, int argc, char **argv)
 		flags |= PCON_EVENTS_RECURSIVE;
 	}
 	int rc = 0;
-	if (s.on_empty && (n != 1 || strcmp(cts[0]->path, "/") == 0))
+	if (s->on_empty && (n != 1 || strcmp(cts[0]->path, "/") == 0))
 		rc = cli_usage("events", n != 1 ? "--on-empty takes a container of one hierarchy"
 						: "--on-empty: a hierarchy's root never empties");
 	install_handlers();
 	/* The containers were opened above so that a bad name fails the same
 	 * way with or without pcond. --on-empty stays direct: it needs one
 	 * event only, and must not depend on a daemon's lifetime. */
-	if (rc == 0 && !direct && !s.on_empty &&
-	    via_pcond(c, &s, optind < argc ? argv[optind] : "/", flags & PCON_EVENTS_RECURSIVE, &rc)) {
+	if (rc == 0 && !eo->direct && !s->on_empty &&
+	    via_pcond(c, s, spec ? spec : "/", flags & PCON_EVENTS_RECURSIVE, &rc)) {
 		cli_close_all(cts, n);
 		return rc;
 	}
@@ -515,21 +633,21 @@ int cmd_events(struct cli *c, int argc, char **argv)
 		r = pcon_events_subscribe(e, cts[i], flags);
 		if (r < 0)
 			rc = cli_errno(cli_name(cts[i]), r);
-		s.empty_sub = r;
-		s.n_subs++;
+		s->empty_sub = r;
+		s->n_subs++;
 	}
-	if (rc == 0 && !pcon_events_tracks_moves(e) && !s.on_empty)
+	if (rc == 0 && !pcon_events_tracks_moves(e) && !s->on_empty)
 		fprintf(stderr, "pcon: events: note: moves between containers are seen late "
 				"(the eBPF move tracker did not load; it needs root)\n");
 	char name[4400];
 	snprintf(name, sizeof(name), "%s", cli_name(cts[0]));
 	cli_close_all(cts, n);
 	if (rc == 0) {
-		s.mono_to_real_ns = mono_to_real();
-		rc = loop(e, &s);
+		s->mono_to_real_ns = mono_to_real();
+		rc = loop(e, s);
 	}
 	pcon_events_free(e);
-	if (rc == 0 && s.emptied)
-		rc = run_on_empty(s.on_empty, name);
+	if (rc == 0 && s->emptied)
+		rc = run_on_empty(s->on_empty, name);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* pcon's tables through libsmartcols (see table.h). */
 #include <errno.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ bool tout_option(struct tout *o, int opt, const char *arg)
 
 static void apply_format(struct libscols_table *tb, const struct tout *o)
 {
+	/* libsmartcols draws its tree with line characters and leaves
+	 * printable multibyte text as it is only where LC_CTYPE says UTF-8.
+	 * --raw keeps the C locale: there it writes every byte that is not
+	 * printable ASCII, and every blank and backslash, as \xHH, which
+	 * pcon reads back (see table_set_name). */
+	static bool locale_set;
+	if (!locale_set && !o->raw) {
+		setlocale(LC_CTYPE, "");
+		locale_set = true;
+	}
 	scols_table_enable_raw(tb, o->raw);
 	scols_table_enable_json(tb, o->json);
 	scols_table_enable_noheadings(tb, o->noheadings);
@@ -87,7 +98,12 @@ static int add_cols(struct table *t, const char *cmd, const char *list)
 			return cli_usage(cmd, "column '%.*s' named twice", (int)len, p);
 		const struct tcol *c = &t->cols[id];
 		struct libscols_column *cl = scols_table_new_column(t->tb, c->name, c->whint, c->flags);
-		if (!cl || scols_column_set_json_type(cl, c->json) < 0)
+		/* Names come escaped (table_set_name): their \\ must not
+		 * become \x5c\x5c, which types back as two backslashes.
+		 * A tree in --raw would be escaped blanks: raw rows are flat. */
+		if (!cl || scols_column_set_json_type(cl, c->json) < 0 ||
+		    scols_column_set_safechars(cl, "\\") < 0 ||
+		    (scols_table_is_raw(t->tb) && scols_column_set_flags(cl, c->flags & ~SCOLS_FL_TREE) < 0))
 			return cli_fail(cmd, "out of memory");
 		t->pos[id] = (int)scols_table_get_ncols(t->tb) - 1;
 		p += len;
@@ -135,6 +151,15 @@ struct libscols_line *table_row(struct table *t, struct libscols_line *parent)
 	return scols_table_new_line(t->tb, parent);
 }
 
+struct libscols_line *table_row_empty(struct table *t, struct libscols_line *parent)
+{
+	struct libscols_line *ln = scols_table_new_line(t->tb, parent);
+	for (size_t id = 0; ln && !t->json && scols_table_is_raw(t->tb) && id < t->ncols; id++)
+		if (table_set(t, ln, (int)id, NULL) < 0)
+			return NULL; /* the table frees the line */
+	return ln;
+}
+
 int table_set(struct table *t, struct libscols_line *ln, int id, const char *val)
 {
 	if (t->pos[id] < 0)
@@ -170,6 +195,10 @@ int table_set_name(struct table *t, struct libscols_line *ln, int id, const char
 		return 0;
 	if (!raw)
 		return table_set(t, ln, id, NULL);
+	/* --raw: libsmartcols escapes every backslash, so it gets the bytes
+	 * and escapes them all itself (C locale, see apply_format). */
+	if (!t->json && scols_table_is_raw(t->tb))
+		return table_set(t, ln, id, raw);
 	char *s;
 	int r = pcon_escape_name_dup(raw, &s);
 	if (r < 0)
@@ -181,5 +210,16 @@ int table_print(struct table *t)
 {
 	int r = scols_print_table(t->tb);
 	fflush(stdout);
+	return r < 0 || ferror(stdout) ? cli_errno("pcon", r < 0 ? r : -EIO) : 0;
+}
+
+int table_print_rows(struct table *t, bool first)
+{
+	if (!first && !t->json)
+		scols_table_enable_noheadings(t->tb, 1);
+	int r = scols_print_table(t->tb);
+	scols_table_remove_lines(t->tb);
+	if (r == 0 && fflush(stdout) != 0)
+		r = -errno;
 	return r < 0 || ferror(stdout) ? cli_errno("pcon", r < 0 ? r : -EIO) : 0;
 }

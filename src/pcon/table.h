@@ -83,6 +83,11 @@ static inline bool table_has(const struct table *t, int id)
 /* A new row, under parent in a tree (NULL: at the top). NULL if out of memory. */
 struct libscols_line *table_row(struct table *t, struct libscols_line *parent);
 
+/* The same; in --raw with every cell "-" until set (null in JSON):
+ * for tables whose rows have different columns, so that --raw keeps one
+ * word per column. */
+struct libscols_line *table_row_empty(struct table *t, struct libscols_line *parent);
+
 /* Fill the cell of column id (nothing if it is not printed). A NULL value
  * leaves it empty: "-" in text, null in JSON. 0 or -ENOMEM. */
 int table_set(struct table *t, struct libscols_line *ln, int id, const char *val);
@@ -90,10 +95,18 @@ int table_setf(struct table *t, struct libscols_line *ln, int id, const char *fm
 	__attribute__((format(printf, 4, 5)));
 int table_set_u64(struct table *t, struct libscols_line *ln, int id, uint64_t v);
 /* A container name or path: escaped as pcon_escape_name does, so that text
- * and JSON hold every name the kernel allows and can be typed back. */
+ * and JSON hold every name the kernel allows and can be typed back; --raw:
+ * every byte but printable ASCII, blanks and backslashes as \xHH. */
 int table_set_name(struct table *t, struct libscols_line *ln, int id, const char *raw);
 
 /* Print the table on stdout. 0, or the exit status 1. */
 int table_print(struct table *t);
+/*
+ * For a stream: print the rows added since the last call, then forget them.
+ * Text: the header only when first (and not -n); JSON: one whole document
+ * each call, so that a reader can take each as it comes. 0, or the exit
+ * status 1 (a write error).
+ */
+int table_print_rows(struct table *t, bool first);
 
 #endif

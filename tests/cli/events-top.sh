@@ -23,12 +23,13 @@ sh -c "echo \$\$ > $CG/$PFX/a/cgroup.procs; sleep 0.2; exit 3"
 sleep 1
 kill $ev $evb; wait $ev $evb 2>/dev/null
 # task events are in order; populated/empty come from another source (inotify)
-types=$(jq -r 'select(.type|test("fork|exec|exit")) | .type' "$out" | tr '\n' ' ')
-empt=$(jq -r 'select(.type|test("populated|empty")) | .type' "$out" | tr '\n' ' ')
-check "events: every line is JSON" jq -e . "$out"
+types=$(jq -r '.events[] | select(.type|test("fork|exec|exit")) | .type' "$out" | tr '\n' ' ')
+empt=$(jq -r '.events[] | select(.type|test("populated|empty")) | .type' "$out" | tr '\n' ' ')
+check "events -J: a stream of JSON documents, one event each" jq -e '.events | length == 1' "$out"
+check "events -J: strict UTF-8" iconv -f UTF-8 -t UTF-8 "$out"
 if [ "$types" = "fork exec exit exit " ] && [ "$empt" = "populated empty " ]; then ok "events: fork exec exit exit, populated then empty"
 else not_ok "events order"; echo "#   got [$types]"; cat "$out" | sed 's/^/#   /'; fi
-check "events: the shell's exit status" [ "$(jq -r 'select(.type=="exit") | .code' "$out" | tail -1)" = 3 ]
+check "events: the shell's exit status" [ "$(jq -r '.events[] | select(.type=="exit") | .code' "$out" | tail -1)" = 3 ]
 # A loss report is about the whole machine (the kernel dropped an event it
 # cannot attribute), so every subscription gets it; nothing else may come.
 if ! grep -qv '^[0-9:.]* *lost ' "$out.b"; then ok "events: nothing for the sibling"; else not_ok "events: nothing for the sibling"; sed 's/^/#   /' "$out.b"; fi

@@ -42,11 +42,11 @@ for H in "${hiers[@]}"; do
 	check "$H: directories exist" [ -d "$mount/$PFX-a/x/y" ]
 	fails_with "$H: create existing is an error naming it" "$C/x: container exists" $PCON create "$C/x"
 	check "$H: create -p existing is not an error" $PCON create -p "$C/x"
-	out=$($PCON ls "$C")
+	out=$(LC_ALL=C.UTF-8 $PCON ls -n -o NAME "$C")
 	check "$H: ls shows the tree" [ "$out" = "$(printf '%s\n└─x\n  └─y' "$hname:/$PFX-a")" ]
 	check "$H: ls --json nests children" \
-		jq -e '.[0].children[0].path == "/'"$PFX"'-a/x" and .[0].children[0].children[0].children == []' \
-		<<<"$($PCON ls --json "$C")"
+		jq -e '.containers[0].children[0].path == "'"$hname"':/'"$PFX"'-a/x" and (.containers[0].children[0].children[0] | has("children") | not)' \
+		<<<"$($PCON ls --json -o NAME,PATH "$C")"
 	fails_with "$H: remove with children needs -r" "child containers" $PCON remove "$C"
 	check "$H: refused remove changed nothing" [ -d "$mount/$PFX-a/x/y" ]
 
@@ -66,9 +66,10 @@ for H in "${hiers[@]}"; do
 	check "$H: attach a process" $PCON attach "$C/x/y" $pid
 	check "$H: tasks lists it" [ "$($PCON tasks "$C/x/y")" = "$pid" ]
 	check "$H: tasks --json" jq -e ".[0].pids == [$pid]" <<<"$($PCON tasks --json "$C/x/y")"
-	check "$H: ls -t shows pid and command" grep -q "└─$pid sleep 60" <<<"$($PCON ls -t "$C/x/y")"
-	check "$H: ls -t --json shows the task" \
-		jq -e ".[0].tasks[0].pid == $pid and .[0].tasks[0].command == \"sleep 60\"" <<<"$($PCON ls -t --json "$C/x/y")"
+	check "$H: ls -P shows pid and command" grep -Eq "^└─sleep 60 +$pid\$" <<<"$(LC_ALL=C.UTF-8 $PCON ls -P -n -o NAME,PID "$C/x/y")"
+	check "$H: ls -P --json: the process is a child row" \
+		jq -e ".containers[0].children == [{\"name\": \"sleep 60\", \"pid\": $pid, \"command\": \"sleep 60\"}]" \
+		<<<"$($PCON ls -P --json -o NAME,PID,COMMAND "$C/x/y")"
 	fails_with "$H: remove -r refuses a tree holding tasks" "holds tasks" $PCON remove -r "$C"
 	check "$H: refused remove -r removed nothing" [ -d "$mount/$PFX-a/x/y" ]
 	fails_with "$H: attach a missing pid" "no such process" $PCON attach "$C" 4194304

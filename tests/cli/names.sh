@@ -4,6 +4,7 @@
 # reported as unreadable. Also: create is all or nothing under signals and
 # -p completes it; set refuses the files that move or kill tasks.
 . "$(dirname "$0")/lib.bash"
+export LC_ALL=C.UTF-8  # the tree drawn with line characters, UTF-8 shown as it is
 kids=() mnts=()
 finish() {
 	for m in "${mnts[@]}"; do umount "$m" 2>/dev/null; done
@@ -48,7 +49,7 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	# one made outside pcon: a tab and a control byte
 	python3 -c "import os; os.mkdir(b'$mount/$PFX-n/out\\tside\\x01')"
 
-	out=$($PCON ls "$C"); rc=$?
+	out=$($PCON ls -n -o NAME "$C"); rc=$?
 	check "$H: ls exits 0" [ $rc -eq 0 ]
 	check "$H: ls has one line per container" [ "$(wc -l <<<"$out")" -eq $(( ${#typed[@]} + 2 )) ]
 	check "$H: ls escapes the tab" grep -qxF '├─tab\tname' <<<"$out"
@@ -63,14 +64,14 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	done < <(tail -n +2 <<<"$out")
 	check "$H: every name ls printed addresses its container" [ $fed -eq $(( ${#typed[@]} + 1 )) ]
 
-	j=$($PCON ls --json "$C")
+	j=$($PCON ls --json -o +PATH "$C")
 	check "$H: ls --json parses with python (strict UTF-8 and JSON)" \
 		python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$j"
-	check "$H: ls --json parses with jq" jq -e ".[0].children | length == $(( ${#typed[@]} + 1 ))" <<<"$j"
+	check "$H: ls --json parses with jq" jq -e ".containers[0].children | length == $(( ${#typed[@]} + 1 ))" <<<"$j"
 	fed=0
 	while IFS= read -r p; do
-		$PCON tasks "$H:$p" >/dev/null && fed=$((fed + 1))
-	done < <(jq -r '.[0].children[].path' <<<"$j")
+		$PCON tasks "$p" >/dev/null && fed=$((fed + 1))
+	done < <(jq -r '.containers[0].children[].path' <<<"$j")
 	check "$H: every JSON path addresses its container" [ $fed -eq $(( ${#typed[@]} + 1 )) ]
 	check "$H: tasks --json names it escaped" \
 		jq -e '.[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' <<<"$($PCON tasks --json "$C/tab\\tname")"
@@ -78,7 +79,7 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	# --- events name the container escaped, text and JSON ---
 	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
 	for fmt in text json; do
-		opt=(); [ $fmt = json ] && opt=(--json)
+		opt=(); [ $fmt = json ] && opt=(-J)
 		timeout 3 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
 		sleep 1
 		$PCON exec "$C/tab\tname" -- true
@@ -90,8 +91,12 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 		else
 			check "$H: events --json: strict JSON, the name in the reversible form" python3 -c '
 import json, sys
-evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "path" in e) else 1)' "$ev"
+text = open(sys.argv[1], encoding="utf-8").read()
+dec, i, evs = json.JSONDecoder(), 0, []
+while text[i:].strip():
+    doc, i = dec.raw_decode(text, i + len(text[i:]) - len(text[i:].lstrip()))
+    evs += doc["events"]
+sys.exit(0 if evs and all(e["container"].endswith("/tab\\tname") for e in evs if e["container"]) else 1)' "$ev"
 		fi
 	done
 	rm -f "$ev"
@@ -102,12 +107,12 @@ sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "pat
 		sd=$(mktemp -d /tmp/pcon-names-XXXXXX)
 		$PCOND --socket "$sd/s" >/dev/null 2>&1 & pd=$!; kids+=($pd)
 		for _ in $(seq 50); do [ -S "$sd/s" ] && break; sleep 0.1; done
-		out=$($PCON --socket "$sd/s" loadavg -r "$C")
+		out=$($PCON --socket "$sd/s" loadavg -n -r "$C")
 		check "$H: pcond: loadavg -r prints names escaped" grep -q '^'"$H"':/'"$PFX"'-n/tab\\tname ' <<<"$out"
 		check "$H: pcond: one line per container" [ "$(wc -l <<<"$out")" -eq $(( ${#typed[@]} + 2 )) ]
 		check "$H: pcond: a name as typed reaches pcond" $PCON --socket "$sd/s" loadavg "$C/ff\xffname"
 		check "$H: pcond: loadavg --json is strict UTF-8 JSON" python3 -c \
-			'import json,sys; [json.loads(l) for l in sys.stdin]' <<<"$($PCON --socket "$sd/s" loadavg --json -r "$C")"
+			'import json,sys; json.load(sys.stdin)' <<<"$($PCON --socket "$sd/s" loadavg --json -r "$C")"
 		kill $pd; wait $pd 2>/dev/null; kids=(); rm -rf "$sd"
 	fi
 
@@ -117,21 +122,21 @@ sys.exit(0 if evs and all(e["path"].endswith("/tab\\tname") for e in evs if "pat
 	sleep 1000 & kids+=($!); $PCON attach "$C/cov/in" $! >/dev/null
 	mount -t tmpfs pcon-test "$mount/$PFX-n/cov" && mnts+=("$mount/$PFX-n/cov")
 	check "$H: the mount hides the cgroup files" [ ! -e "$mount/$PFX-n/cov/cgroup.procs" ]
-	out=$($PCON ls "$C"); rc=$?
+	out=$($PCON ls -n -o NAME "$C"); rc=$?
 	check "$H: root: ls exits 0" [ $rc -eq 0 ]
 	check "$H: root: ls lists the covered container" grep -qxF "├─cov" <<<"$out"
 	check "$H: root: ... and its child" grep -qxF "│ └─in" <<<"$out"
 	check "$H: root: tasks of the covered container" [ "$($PCON tasks "$C/cov" | wc -l)" -eq 1 ]
 	t=$($PCON stats --json -r -b proc "$C" | jq .total)
 	check "$H: root: its threads count in the parent (proc walk)" [ "$t" = 2 ]
-	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls "$C" 2>/tmp/pcon-err.$$); rc=$?
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls -n -o NAME "$C" 2>/tmp/pcon-err.$$); rc=$?
 	err=$(cat /tmp/pcon-err.$$); rm -f /tmp/pcon-err.$$
 	check "$H: unprivileged: ls marks it unreadable" grep -qxF '├─cov (unreadable)' <<<"$out"
 	check "$H: unprivileged: ls exits 1" [ $rc -eq 1 ]
 	check "$H: unprivileged: stderr names it and why" grep -qF "$C/cov: covered by a mount" <<<"$err"
 	check "$H: unprivileged: the others are still listed" grep -qxF '├─tab\tname' <<<"$out"
 	check "$H: unprivileged: --json has an error member" \
-		jq -e '[.[0].children[] | select(.error | tostring | startswith("covered by a mount"))] | length == 1' \
+		jq -e '[.containers[0].children[] | select(.error | tostring | startswith("covered by a mount"))] | length == 1' \
 		<<<"$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls --json "$C" 2>/dev/null)"
 	t=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON stats --json -r -b proc "$C" | jq .total)
 	check "$H: unprivileged: the covered threads still count in the parent (proc walk: $t)" [ "$t" = 2 ]
@@ -179,7 +184,7 @@ if [ ${#hiers[@]} -eq 2 ]; then
 	check "after kill -9, create -p completes it" $PCON create -p "${args[@]}"
 	n=0
 	for H in $v1 $v2; do
-		n=$((n + $($PCON ls "$H:/$PFX-s" | grep -c '└─l20$')))
+		n=$((n + $($PCON ls -o NAME "$H:/$PFX-s" | grep -c '└─l20$')))
 	done
 	check "... every leaf exists in both hierarchies" [ $n -eq 120 ]
 	check "create -p again changes nothing" $PCON create -p "${args[@]}"

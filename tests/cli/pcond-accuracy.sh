@@ -28,7 +28,7 @@ poll_roots() {
 	before=$(cut -d' ' -f1 /proc/loadavg)
 	j=$($PCON --socket "$dir/s" loadavg --json cpu:/ ${v2:+$v2:/}) || return 1
 	after=$(cut -d' ' -f1 /proc/loadavg)
-	jq -s -r --arg b "$before" --arg a "$after" '
+	jq -r --arg b "$before" --arg a "$after" '.containers |
 		(map(.load1) | unique | length) as $distinct |
 		(.[0].load1 - ($b | tonumber) | fabs) as $db | (.[0].load1 - ($a | tonumber) | fabs) as $da |
 		"\($distinct) \(if $db < $da then $db else $da end)"' <<<"$j"
@@ -42,9 +42,9 @@ for _ in $(seq 8); do
 		diffs_r+=("$d")
 		worst_r=$(awk -v a="$worst_r" -v b="$d" 'BEGIN { print (b > a ? b : a) }')
 	done
-	j=$($PCON --socket "$dir/s" loadavg --json "$C") || { fails=$((fails + 1)); continue; }
-	k=$(jq .samples <<<"$j")
-	got=$(jq .load1 <<<"$j")
+	j=$($PCON --socket "$dir/s" loadavg --json -o LOAD1,SAMPLES "$C") || { fails=$((fails + 1)); continue; }
+	k=$(jq '.containers[0].samples' <<<"$j")
+	got=$(jq '.containers[0].load1' <<<"$j")
 	d=$(awk -v k="$k" -v g="$got" 'BEGIN { w = 2 * (1 - (1884/2048)^k); d = g - w; if (d < 0) d = -d; printf "%.3f", d }')
 	echo "# k=$k load1=$got want=$(awk -v k="$k" 'BEGIN{printf "%.3f", 2*(1-(1884/2048)^k)}') diff=$d"
 	worst_c=$(awk -v a="$worst_c" -v b="$d" 'BEGIN { print (b > a ? b : a) }')

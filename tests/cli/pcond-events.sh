@@ -54,17 +54,17 @@ sh -c "echo \$\$ > $CG/$PFX/a/cgroup.procs; sleep 0.2; exit 3"
 sleep 1
 kill $e1 $e2 $eb; wait $e1 $e2 $eb 2>/dev/null
 for i in 1 2; do
-	types=$(jq -r 'select(.type|test("^(fork|exec|exit)$")) | .type' "$ev.$i" | tr '\n' ' ')
+	types=$(jq -r '.events[] | select(.type|test("^(fork|exec|exit)$")) | .type' "$ev.$i" | tr '\n' ' ')
 	if [ "$types" = "fork exec exit exit " ]; then ok "subscriber $i: fork exec exit exit, in order"
 	else not_ok "subscriber $i: fork exec exit exit"; echo "#   got [$types]"; sed 's/^/#   /' "$ev.$i" "$ev.$i.err"; fi
 	# nobody (2) sees root's tasks come and go, not their status or names
 	want_code=3 want_comm='"sleep"' 
 	[ $i = 2 ] && want_code=null want_comm=null
-	check "subscriber $i: the shell's exit status ($want_code)" [ "$(jq -r 'select(.type=="exit") | .code' "$ev.$i" | tail -1)" = $want_code ]
+	check "subscriber $i: the shell's exit status ($want_code)" [ "$(jq -r '.events[] | select(.type=="exit") | .code' "$ev.$i" | tail -1)" = $want_code ]
 	check "subscriber $i: every line is JSON with the library's fields" \
-		jq -s -e 'map(select(.type=="exec")) | length == 1 and all(.comm == '$want_comm' and .container == "unified:/'"$PFX"'/a" and (.pid|type) == "number" and .cached == false)' "$ev.$i"
+		jq -s -e 'map(.events[]) | map(select(.type=="exec")) | length == 1 and all(.comm == '$want_comm' and .container == "unified:/'"$PFX"'/a" and (.pid|type) == "number" and .cached == false)' "$ev.$i"
 done
-check "subscriber 2: the withheld fields are marked" jq -s -e 'map(select(.type=="exit" or .type=="exec")) | length > 0 and all(.withheld == true)' "$ev.2"
+check "subscriber 2: the withheld fields are marked" jq -s -e 'map(.events[]) | map(select(.type=="exit" or .type=="exec")) | length > 0 and all(.withheld == true)' "$ev.2"
 check "the unprivileged subscriber got no error" [ ! -s "$ev.2.err" ]
 # loss reports concern the whole machine and reach every subscriber
 if ! grep -qv '^[0-9:.]* *lost ' "$ev.b"; then ok "nothing for the sibling"; else not_ok "nothing for the sibling"; sed 's/^/#   /' "$ev.b"; fi

@@ -30,11 +30,11 @@ busy=()
 for _ in 1 2 3; do bash -c 'while :; do :; done' & busy+=($!); $PCON attach "$C/busy" $! >/dev/null; done
 for _ in $(seq 120); do grep -q ' on ' "$dir/out" 2>/dev/null && break; sleep 0.1; done
 check "running>1 turns on" grep -q "^threshold $C/busy running>1 on value=[2-9]" "$dir/out"
-for _ in $(seq 100); do grep -q '"state":"on"' "$dir/psi" 2>/dev/null && break; sleep 0.1; done
-check "cpu.some.avg10>30 turns on under a CPU-bound fixture" grep -q '"state":"on"' "$dir/psi"
+for _ in $(seq 100); do grep -q '"state": "on"' "$dir/psi" 2>/dev/null && break; sleep 0.1; done
+check "cpu.some.avg10>30 turns on under a CPU-bound fixture" grep -q '"state": "on"' "$dir/psi"
 # (30%: the trigger needs 0.6 s of stall in a 2 s window, avg10 a few seconds
 # of it: the first word is the kernel's, not the next sample's)
-[ -r /proc/pressure/cpu ] && check "  reported by the kernel's PSI trigger" grep -q '"source":"psi"' "$dir/psi"
+[ -r /proc/pressure/cpu ] && check "  reported by the kernel's PSI trigger" grep -q '"source": "psi"' "$dir/psi"
 kill "${busy[@]}"; wait "${busy[@]}" 2>/dev/null
 for _ in $(seq 120); do grep -q ' off ' "$dir/out" 2>/dev/null && break; sleep 0.1; done
 check "and off when they end" grep -q "^threshold $C/busy running>1 off value=0" "$dir/out"
@@ -42,5 +42,7 @@ check "--on-event ran for each, with the crossing in its environment" \
 	bash -c "[ \$(wc -l <'$dir/ran') -eq 2 ] && grep -q '^on running>1 [2-9][0-9.]* $C/busy\$' '$dir/ran' && grep -q '^off running>1 0 ' '$dir/ran'"
 check "an expression that never holds sends nothing" [ ! -s "$dir/never" ]
 kill $w $q $ps; wait $w $q $ps 2>/dev/null
+check "--json: each threshold event a JSON document of its own" \
+	jq -s -e 'length > 0 and all(.events | length == 1 and .[0].type == "threshold" and .[0].expr == "cpu.some.avg10>30")' "$dir/psi"
 check "pcond still answers" "${P[@]}" loadavg "$C"
 done_testing

@@ -38,16 +38,21 @@ check "the first pcond still serves" grep -qx "ok pcond .*" <(ask "$S" ping)
 
 # --- queries ----------------------------------------------------------------
 out=$($PCON --socket "$S" loadavg)
-check "pcon loadavg prints the default root" grep -Eq '^[a-z=,]+:/ [0-9]+\.[0-9]{2} [0-9]+\.[0-9]{2} [0-9]+\.[0-9]{2}$' <<<"$out"
+check "pcon loadavg prints a header" grep -Eqx ' *CONTAINER +LOAD1 +LOAD5 +LOAD15 +TASKS' <<<"$(head -1 <<<"$out")"
+check "pcon loadavg prints the default root" grep -Eq '^[a-z=,]+:/ +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +[0-9]+$' <<<"$(tail -1 <<<"$out")"
 json=$($PCON --socket "$S" loadavg --json cpu:/)
-check "--json parses, with numbers" jq -e '.container == "'"$CH"':/" and (.load1 | type) == "number" and .tasks > 0' <<<"$json"
+check "--json parses, with numbers" jq -e '.containers[0].container == "'"$CH"':/" and (.containers[0].load1 | type) == "number" and .containers[0].tasks > 0' <<<"$json"
+check "-o, --raw, -n" grep -Eqx "$CH:/ [0-9]+ [0-9]+" <<<"$($PCON --socket "$S" loadavg -n --raw -o container,id,samples cpu:/)"
+check "--list-columns" grep -q '^UNINTERRUPTIBLE ' <<<"$($PCON loadavg --list-columns)"
+fails_with "-o: unknown column named" "unknown column 'LOAD2'" $PCON --socket "$S" loadavg -o LOAD2
+fails_with "--output without its value" "option '--output' needs a value" $PCON loadavg --output
 
 $PCON create "cpu:/$PFX/a/b" "cpu:/$PFX/c d" 'cpu:/'"$PFX"'-u/ff\xffname' >/dev/null
 fails_with "a container pcond has not seen yet" "not tracked yet" $PCON --socket "$S" loadavg "cpu:/$PFX"
 check "rescan (root) picks up new containers" grep -q '^ok ' <(ask "$S" rescan)
-out=$($PCON --socket "$S" loadavg -r "cpu:/$PFX")
+out=$($PCON --socket "$S" loadavg -n -r "cpu:/$PFX")
 check "loadavg -r lists the subtree" [ "$(wc -l <<<"$out")" -eq 4 ]
-check "names with spaces survive the protocol" grep -q "^$CH:/$PFX/c d 0.00 " <<<"$out"
+check "names with spaces survive the protocol" grep -q "^$CH:/$PFX/c d  *0.00 " <<<"$out"
 out=$($PCON --socket "$S" top -b -n 1 -o path "cpu:/$PFX")
 check "pcon top shows pcond's load for every row" \
 	[ "$(awk 'NR > 1 && $(NF-4) ~ /^[0-9]+\.[0-9][0-9]$/' <<<"$out" | wc -l)" -eq 4 ]

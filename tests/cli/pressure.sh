@@ -14,8 +14,13 @@ if [ ! -r /proc/pressure/cpu ]; then
 fi
 out=$($PCON pressure)
 check "machine: one row per resource" [ "$(grep -c '^machine ' <<<"$out")" -eq 3 ]
-check "machine --json" jq -e '.container == "machine" and (.cpu.some.avg10 | type == "number")
-	and (.io.full.total_us | type == "number")' <<<"$($PCON pressure --json)"
+check "machine --json: a row per resource, numbers" jq -e '(.pressure | length == 3) and all(.pressure[]; .container == "machine")
+	and (.pressure[] | select(.resource == "cpu") | .some10 | type == "number")
+	and (.pressure[] | select(.resource == "io") | ."full-us" | type == "number")' <<<"$($PCON pressure --json -o +SOME-US,FULL-US)"
+check "machine: -o, -n, --raw" grep -Eqx 'cpu [0-9]+\.[0-9]{2} [0-9]+' <<<"$($PCON pressure -n --raw -o resource,some10,some-us)"
+check "--list-columns names SOME-US" grep -q '^SOME-US ' <<<"$($PCON pressure --list-columns)"
+fails_with "-o: unknown column named" "unknown column 'SOME5'" $PCON pressure -o SOME5
+fails_with "--output without its value" "option '--output' needs a value" $PCON pressure --output
 
 if [ "$(id -u)" -ne 0 ]; then skip "pressure of containers" "needs root to create cgroups"; done_testing; exit 0; fi
 json=$(hierarchies_json)
@@ -28,7 +33,7 @@ fi
 if [ -z "$v2" ]; then skip "pressure of a v2 container" "no cgroup v2 hierarchy"; done_testing; exit 0; fi
 C="$v2:/$PFX-p"
 check "v2: create" $PCON create "$C/kid"
-total() { $PCON pressure --json "$C" | jq '.cpu.some.total_us'; }
+total() { $PCON pressure --json -o resource,some-us "$C" | jq '.pressure[] | select(.resource == "cpu") | ."some-us"'; }
 t0=$(total)
 # Three busy loops on this machine's CPUs: at least one always waits.
 for _ in 1 2 3 $(seq "$(nproc)"); do
@@ -37,7 +42,7 @@ done
 sleep 2.5
 t1=$(total)
 check "v2: a CPU-bound fixture raises cpu.some (total $t0 -> $t1 us)" [ "$t1" -gt $((t0 + 100000)) ]
-check "v2: its avg10 rises above 0" jq -e '.cpu.some.avg10 > 0' <<<"$($PCON pressure --json "$C/kid")"
+check "v2: its avg10 rises above 0" jq -e '.pressure[] | select(.resource == "cpu") | .some10 > 0' <<<"$($PCON pressure --json "$C/kid")"
 out=$($PCON pressure -r "$C")
 check "v2: -r has the child's rows" [ "$(grep -c "$PFX-p/kid " <<<"$out")" -eq 3 ]
 row=$($PCON top -b -n 1 -d 0.5 --pressure "$C" | awk -v c="$C/kid" '$1 == c')

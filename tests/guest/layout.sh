@@ -59,7 +59,7 @@ if [ -n "$comounted" ]; then
 		first=${c%%,*} second=${c#*,}
 		$PCON create "$first:/$PFX-co" >/dev/null
 		check "hierarchies: $second:/ names the same container as $first:/" \
-			[ "$($PCON ls "$second:/$PFX-co")" = "$c:/$PFX-co" ]
+			[ "$($PCON ls -n -o NAME "$second:/$PFX-co")" = "$c:/$PFX-co" ]
 		$PCON remove "$first:/$PFX-co" >/dev/null
 	done
 else
@@ -244,7 +244,7 @@ if [ -n "$v2" ]; then
 	diffs=()
 	for _ in 1 2 3; do
 		sleep 5
-		got=$($PCON --socket "$dir/s" loadavg --json "$v2:/" | jq .load1)
+		got=$($PCON --socket "$dir/s" loadavg --json "$v2:/" | jq '.containers[0].load1')
 		kern=$(cut -d' ' -f1 /proc/loadavg)
 		diffs+=("$(awk -v a="$got" -v b="$kern" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.2f", d }')")
 		echo "# v2 root load1 $got, /proc/loadavg $kern"

@@ -122,14 +122,16 @@ int table_init(struct table *t, const char *cmd, const char *name, const struct 
 	if (ncols > TABLE_MAX_COLS)
 		return cli_fail(cmd, "too many columns");
 	t->tb = scols_new_table();
-	if (!t->tb || scols_table_set_name(t->tb, name) < 0)
+	if (!t->tb || scols_table_set_name(t->tb, name) < 0) {
+		table_free(t);
 		return cli_fail(cmd, "out of memory");
+	}
 	apply_format(t->tb, o);
 	const char *out = o->output;
-	if (out && !*out)
-		return cli_usage(cmd, "--output: no columns named");
 	int r = 0;
-	if (!out || *out == '+')
+	if (out && !*out)
+		r = cli_usage(cmd, "--output: no columns named");
+	else if (!out || *out == '+')
 		r = add_cols(t, cmd, dflt);
 	if (r == 0 && out)
 		r = add_cols(t, cmd, out + (*out == '+'));

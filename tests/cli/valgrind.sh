@@ -24,8 +24,12 @@ vg_ok() {
 	rm -f /tmp/pcon-vg.$$
 }
 vg_ok "hierarchies --json" 0 hierarchies --json
-vg_ok "ls -t" 0 ls -t
-vg_ok "ls --json" 0 ls --json -t
+vg_ok "ls -P" 0 ls -P
+vg_ok "ls --json" 0 ls --json -P
+vg_ok "ls --raw -o" 0 ls --raw -P -o NAME,PATH,PID,COMMAND,ERROR
+vg_ok "ls: unknown column" 2 ls -o NAME,NOPE
+vg_ok "events --list-columns" 0 events --list-columns
+[ -r /proc/pressure/cpu ] && vg_ok "pressure -J" 0 pressure -J
 vg_ok "bad hierarchy" 1 tasks nosuch:/x
 vg_ok "bad name" 1 create "/$PFX/.."
 vg_ok "bad option" 2 ls --bogus

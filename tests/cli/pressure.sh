@@ -61,12 +61,12 @@ if jq -e --arg h "$v2" '.[] | select(.name == $h) | .controllers | index("memory
 	M="$v2:/$PFX-mem"
 	check "v2: create with memory" $PCON create "memory:/$PFX-mem"
 	check "v2: a 16M limit" $PCON set "$M" memory.max=16M
-	m0=$($PCON pressure --json "$M" | jq '.memory.some.total_us')
+	m0=$($PCON pressure --json -o resource,some-us "$M" | jq '.pressure[] | select(.resource == "memory") | ."some-us"')
 	for _ in 1 2 3; do
 		$PCON exec "$M" -- python3 -c 'b = []
 while True: b.append(bytearray(1 << 20))' >/dev/null 2>&1
 	done
-	m1=$($PCON pressure --json "$M" | jq '.memory.some.total_us')
+	m1=$($PCON pressure --json -o resource,some-us "$M" | jq '.pressure[] | select(.resource == "memory") | ."some-us"')
 	check "v2: a memory-limited fixture raises memory.some (total $m0 -> $m1 us)" [ "$m1" -gt "$m0" ]
 else
 	skip "memory pressure" "the v2 hierarchy has no memory controller here"

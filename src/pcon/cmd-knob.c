@@ -9,23 +9,26 @@
 
 static void help_get(void)
 {
-	printf("Usage: pcon get [-v] [--json] HIER:PATH [KNOB...]\n"
-	       "       pcon get --all [--json] HIER:PATH\n\n"
-	       "Print knobs of a container, one 'KNOB: VALUE' line each (a value of\n"
-	       "several lines continues on lines that start with a tab). A KNOB is a\n"
-	       "generic name, the same on cgroup v1 and v2, or a raw kernel file name of\n"
-	       "the container (cpu.shares). Without KNOB, every generic knob the\n"
-	       "container's hierarchies offer. With HIER1,HIER2:PATH each knob is read\n"
+	printf("Usage: pcon get [-v] [-J] HIER:PATH [KNOB...]\n"
+	       "       pcon get -a [-J] HIER:PATH\n\n"
+	       "Print knobs of a container, one 'KNOB: VALUE' line each. A value of\n"
+	       "several lines (cpu.stat, memory.stat) continues on lines that start with\n"
+	       "a tab, with -v too: a line without a leading tab starts the next value.\n"
+	       "A KNOB is a generic name, the same on cgroup v1 and v2, or a raw kernel\n"
+	       "file name of the container (cpu.shares). Without KNOB, every generic knob\n"
+	       "the container's hierarchies offer, in the order the hierarchies are named\n"
+	       "(cpu,memory:/x: cpu's first). With HIER1,HIER2:PATH each knob is read\n"
 	       "from the first hierarchy that has it.\n\n"
 	       "Generic knobs:\n");
 	for (const char *const *k = pcon_knob_names(); *k; k++)
 		printf("  %-18s %s\n", *k, pcon_knob_hint(*k));
-	printf("\n  -v, --values  print the values only, one a line, in the order asked\n"
-	       "  -a, --all     every file of the container, as the kernel shows it\n"
-	       "  -J, --json    one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}};\n"
-	       "                with --all, {\"container\": ..., \"files\": {FILE: VALUE}}, where\n"
-	       "                keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects\n"
-	       "  -h, --help    show this help\n");
+	printf("\n  -v, --values, --verbose  print the values only, one a line (continuation\n"
+	       "                           lines start with a tab), in the order asked\n"
+	       "  -a, --all                every file of the container, as the kernel shows it\n"
+	       "  -J, --json               one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}};\n"
+	       "                           with --all, {\"container\": ..., \"files\": {FILE: VALUE}}, where\n"
+	       "                           keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects\n"
+	       "  -h, --help               show this help\n");
 }
 
 static void help_set(void)
@@ -96,13 +99,16 @@ static bool knob_name_bad(const char *name, int err)
 }
 
 /* Read name from the first container that has it. */
-static int knob_get_any(struct pcon_container **cs, int n, const char *name, char **ret)
+static int knob_get_any(struct pcon_container **cs, int n, const char *name, char **ret,
+			int *ret_which)
 {
 	int err = 0;
 	for (int i = 0; i < n; i++) {
 		int r = pcon_knob_get(cs[i], name, ret);
-		if (r == 0)
+		if (r == 0) {
+			*ret_which = i;
 			return 0;
+		}
 		err = knob_err_pick(err, r);
 		if (!knob_elsewhere(r))
 			return r;
@@ -110,58 +116,120 @@ static int knob_get_any(struct pcon_container **cs, int n, const char *name, cha
 	return err;
 }
 
+/* A value of several lines continues on lines that start with a tab, so
+ * that the next value (or, with -v, the next line) can be told apart. */
 static void print_value(const char *name, const char *value, bool values_only)
 {
 	if (!values_only)
 		printf("%s: ", name);
 	for (const char *s = value; *s; s++) {
 		putchar(*s);
-		if (*s == '\n' && !values_only)
+		if (*s == '\n')
 			putchar('\t');
 	}
 	putchar('\n');
 }
 
-/* Errors go to stderr; 1 if any knob failed. */
+/* Why knob name could not be read from spec: one line. */
+static void get_fail(const struct pcon_container *ct, const char *spec, const char *name, int r)
+{
+	char what[4600]; /* cli_fail escapes what would reach a terminal raw */
+	snprintf(what, sizeof(what), "%s: %s", spec, name);
+	if (knob_name_bad(name, r))
+		cli_fail(what, "invalid knob name (a file name of the container: no '/', "
+			 "no leading '.', no control characters)");
+	else if (r == -ENXIO && !strcmp(ct->path, "/"))
+		cli_fail(what, "the root container has no such knob");
+	else
+		cli_fail(what, "%s", knob_meaning(r));
+}
+
+struct got {
+	char *value;   /* NULL: not read */
+	int which;     /* the container it came from */
+	int rank;      /* where spec names the knob's controller */
+	int index;     /* the order of the knob table */
+};
+
+/* Where spec (cpu,memory:/x) names the controller of knob (memory.max): 1
+ * here; a knob of a controller it does not name comes after all named. */
+static int knob_rank(const char *spec, const char *knob)
+{
+	size_t plen = strcspn(knob, ".");
+	if (spec[0] == '/' || !strchr(spec, ':'))
+		return 0;
+	int i = 0;
+	for (const char *t = spec; *t != ':'; i++) {
+		size_t n = strcspn(t, ",:");
+		/* pcon calls the pids controller numtasks */
+		if ((n == plen && !strncmp(t, knob, n)) ||
+		    (n == 4 && !strncmp(t, "pids", 4) && plen == 8 && !strncmp(knob, "numtasks", 8)))
+			return i;
+		t += n + (t[n] == ',');
+	}
+	return i;
+}
+
+static int got_cmp(const void *a, const void *b)
+{
+	const struct got *x = a, *y = b;
+	if (x->which != y->which)
+		return x->which < y->which ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Errors go to stderr; 1 if any knob failed. With all, knobs no hierarchy
+ * offers are left out, and knobs print hierarchy by hierarchy in the order
+ * the spec names them. */
 static int get_knobs(struct pcon_container **cs, int n, const char *spec, char **names,
 		     int n_names, bool all, bool values_only, bool json)
 {
-	struct json j = { .f = stdout };
+	struct got *got = calloc((size_t)n_names, sizeof(*got));
+	if (!got)
+		return cli_fail(spec, "out of memory");
 	int status = 0;
+	for (int i = 0; i < n_names; i++) {
+		got[i].index = i;
+		got[i].rank = all ? knob_rank(spec, names[i]) : 0;
+		int r = knob_get_any(cs, n, names[i], &got[i].value, &got[i].which);
+		if (r < 0 && !(all && knob_elsewhere(r))) {
+			get_fail(cs[0], spec, names[i], r);
+			status = 1;
+		}
+		if (r < 0)
+			got[i].which = all && knob_elsewhere(r) ? -1 : 0;
+	}
+	struct json j = { .f = stdout };
 	if (json) {
 		json_obj_begin(&j, NULL);
 		json_str(&j, "container", spec);
 		json_obj_begin(&j, "knobs");
 	}
+	/* Without KNOB: hierarchy by hierarchy, controller by controller, in
+	 * the order spec names them; KNOBs given: in the order given. */
+	if (all)
+		qsort(got, (size_t)n_names, sizeof(*got), got_cmp);
 	for (int i = 0; i < n_names; i++) {
-		char *value = NULL;
-		int r = knob_get_any(cs, n, names[i], &value);
-		if (r < 0 && all && knob_elsewhere(r))
+		const char *name = names[got[i].index];
+		if (got[i].which < 0)
 			continue;
-		if (r < 0) {
-			char what[4600]; /* cli_fail escapes what would reach a terminal raw */
-			snprintf(what, sizeof(what), "%s: %s", n == 1 ? cli_name(cs[0]) : spec, names[i]);
-			if (knob_name_bad(names[i], r))
-				cli_fail(what, "invalid knob name (a file name of the container: no '/', "
-					 "no leading '.', no control characters)");
-			else
-				cli_fail(what, "%s", knob_meaning(r));
-			status = 1;
-			if (json)
-				json_null(&j, names[i]);
-			continue;
-		}
-		if (json)
-			json_str(&j, names[i], value);
-		else
-			print_value(names[i], value, values_only);
-		free(value);
+		if (json && !got[i].value)
+			json_null(&j, name);
+		else if (json)
+			json_str(&j, name, got[i].value);
+		else if (got[i].value)
+			print_value(name, got[i].value, values_only);
 	}
 	if (json) {
 		json_obj_end(&j);
 		json_obj_end(&j);
 		json_done(&j);
 	}
+	for (int i = 0; i < n_names; i++)
+		free(got[i].value);
+	free(got);
 	return status;
 }
 
@@ -171,6 +239,7 @@ int cmd_get(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "values", no_argument, NULL, 'v' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
@@ -184,7 +253,7 @@ int cmd_get(struct cli *c, int argc, char **argv)
 		case 'v': values_only = true; break;
 		case 'a': every = true; break;
 		case 'J': json = true; break;
-		default: return cli_usage(argv[0], "unknown option");
+		default: return cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind >= argc)
@@ -220,20 +289,24 @@ struct assignment {
 	int which;      /* the container that takes it */
 };
 
-/* Print the error line of name=value on container ct (or spec). */
-static int set_fail(const char *where, const struct assignment *a, int err, const char *prefix)
+/* Print the one error line of name=value on where (the container as the
+ * user spelled it); suffix says what was written before, if anything. */
+static int set_fail(const char *where, bool root, const struct assignment *a, int err,
+		    const char *prefix, const char *suffix)
 {
 	char what[4600]; /* cli_fail escapes what would reach a terminal raw */
 	snprintf(what, sizeof(what), "%s: %s=%s", where, a->name, a->value);
 	if (knob_name_bad(a->name, err))
 		return cli_fail(what, "invalid knob name (a file name of the container: no '/', "
-				"no leading '.', no control characters)");
+				"no leading '.', no control characters)%s", suffix);
 	if (err == -EPERM && pcon_knob_refused(a->name))
-		return cli_fail(what, "refused: %s", pcon_knob_refused(a->name));
+		return cli_fail(what, "refused: %s%s", pcon_knob_refused(a->name), suffix);
+	if (err == -ENXIO && root)
+		return cli_fail(what, "the root container has no such knob%s", suffix);
 	const char *hint = pcon_knob_hint(a->name);
 	if ((err == -EINVAL || err == -ERANGE) && hint)
-		return cli_fail(what, "%s%s; accepted: %s", prefix, knob_meaning(err), hint);
-	return cli_fail(what, "%s%s", prefix, knob_meaning(err));
+		return cli_fail(what, "%s%s; accepted: %s%s", prefix, knob_meaning(err), hint, suffix);
+	return cli_fail(what, "%s%s%s", prefix, knob_meaning(err), suffix);
 }
 
 /* Find the container that takes a and check the value. 0 or an errno. */
@@ -252,28 +325,31 @@ static int set_check(struct pcon_container **cs, int n, struct assignment *a)
 	return err;
 }
 
+/* Check every assignment, then write them in order. One error line each,
+ * naming the container as spec spells it; nothing is written if any check
+ * fails. */
 static int set_knobs(struct pcon_container **cs, int n, const char *spec, struct assignment *as,
 		     int n_as)
 {
+	bool root = strcmp(cs[0]->path, "/") == 0;
 	int bad = 0;
 	for (int i = 0; i < n_as; i++) {
 		int r = set_check(cs, n, &as[i]);
 		if (r < 0) {
-			set_fail(n == 1 ? cli_name(cs[0]) : spec, &as[i], r, "");
+			set_fail(spec, root, &as[i], r, "", n_as > 1 ? " (nothing written)" : "");
 			bad++;
 		}
 	}
-	if (bad) {
-		fprintf(stderr, "pcon: %s: nothing written\n", spec);
+	if (bad)
 		return 1;
-	}
 	for (int i = 0; i < n_as; i++) {
 		int r = pcon_knob_set(cs[as[i].which], as[i].name, as[i].value);
 		if (r < 0) {
-			set_fail(cli_name(cs[as[i].which]), &as[i], r, "the kernel refused it: ");
+			char before[96] = "";
 			if (i > 0)
-				fprintf(stderr, "pcon: %s: the %d setting%s before it %s written\n",
-					spec, i, i == 1 ? "" : "s", i == 1 ? "was" : "were");
+				snprintf(before, sizeof(before), " (the %d setting%s before it %s written)",
+					 i, i == 1 ? "" : "s", i == 1 ? "was" : "were");
+			set_fail(spec, root, &as[i], r, "the kernel refused it: ", before);
 			return 1;
 		}
 	}
@@ -299,7 +375,7 @@ int cmd_set(struct cli *c, int argc, char **argv)
 		case 'h': help_set(); return 0;
 		case OPT_COPY_FROM: from = optarg; break;
 		case OPT_RAW: raw = true; break;
-		default: return cli_usage(argv[0], "unknown option");
+		default: return cli_bad_option(argv[0], argv);
 		}
 	}
 	if (raw && !from)
@@ -542,7 +618,7 @@ static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int
 	int r = collect(src, n, raw, &as);
 	cli_close_all(src, n);
 	struct pcon_container ***cs = calloc((size_t)n_dsts, sizeof(*cs));
-	int *ns = calloc((size_t)n_dsts, sizeof(int)), status = 0, refused = 0;
+	int *ns = calloc((size_t)n_dsts, sizeof(int)), status = 0;
 	if (r < 0 || !cs || !ns)
 		status = cli_fail(from, "out of memory");
 	/* Every destination is opened and every value checked before any write. */
@@ -552,13 +628,12 @@ static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int
 		for (int i = 0; ns[d] > 0 && i < as.n; i++) {
 			int e = set_check(cs[d], ns[d], &as.v[i]);
 			if (e < 0)
-				status = set_fail(dsts[d], &as.v[i], e, ""), refused++;
+				status = set_fail(dsts[d], !strcmp(cs[d][0]->path, "/"), &as.v[i], e, "",
+						  " (nothing written)");
 		}
 		if (ns[d] < 0)
 			status = 1;
 	}
-	if (refused)
-		fprintf(stderr, "pcon: %s: nothing written\n", from);
 	for (int d = 0; d < n_dsts && status == 0; d++)
 		status = set_knobs(cs[d], ns[d], dsts[d], as.v, as.n);
 	for (int d = 0; d < n_dsts && cs; d++) {

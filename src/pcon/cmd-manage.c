@@ -302,11 +302,13 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 static void attach_help(void)
 {
 	printf("Usage: pcon attach HIER:PATH PID...\n"
-	       "       pcon attach --thread HIER:PATH TID...\n\n"
+	       "       pcon attach -T HIER:PATH TID...\n\n"
 	       "Move whole processes (all their threads) into the container in each\n"
-	       "hierarchy named. With --thread, move single threads (cgroup v1, or a\n"
-	       "threaded v2 container). Every id is checked before anything moves.\n\n"
-	       "  -t, --thread  the ids are thread ids\n");
+	       "hierarchy named. With -T, move single threads (cgroup v1, or a\n"
+	       "threaded v2 container). Every id is checked before anything moves.\n"
+	       "Options come before HIER:PATH.\n\n"
+	       "  -T, --threads, --thread  the ids are thread ids: move only those threads\n"
+	       "  -h, --help               show this help\n");
 }
 
 /* Parse a pid argument: a positive decimal that names a live task. */
@@ -333,12 +335,13 @@ static int parse_pid(struct cli *c, const char *s, pid_t *ret)
 int cmd_attach(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "thread", no_argument, NULL, 't' },
+		{ "threads", no_argument, NULL, 'T' },
+		{ "thread", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "+th", opts, attach_help, f);
+	int r = parse_flags(argc, argv, "+Th", opts, attach_help, f);
 	if (r >= 0)
 		return r;
 	bool thread = f[0];
@@ -380,42 +383,43 @@ int cmd_attach(struct cli *c, int argc, char **argv)
 
 static void exec_help(void)
 {
-	printf("Usage: pcon exec HIER:PATH... -- COMMAND [ARGS...]\n\n"
-	       "Run COMMAND inside the named containers: pcon moves itself into each,\n"
-	       "then executes COMMAND, so the command and every process it forks start\n"
-	       "inside. The exit status is COMMAND's; 127 if it was not found, 126 if\n"
-	       "it could not be executed.\n");
+	printf("Usage: pcon exec [OPTIONS] HIER:PATH [--] COMMAND [ARGS...]\n\n"
+	       "Run COMMAND inside the container, in each hierarchy named (several as\n"
+	       "HIER1,HIER2:PATH): pcon moves itself into each, then executes COMMAND,\n"
+	       "so the command and every process it forks start inside. Like cgexec,\n"
+	       "the first argument after HIER:PATH starts the command and pcon reads no\n"
+	       "option after HIER:PATH ('--' there is allowed and skipped). Containers of\n"
+	       "different paths: pcon exec cpu:/a pcon exec memory:/b COMMAND. The exit\n"
+	       "status is COMMAND's; 127 if it was not found, 126 if it could not be\n"
+	       "executed.\n\n"
+	       "  -h, --help  show this help\n");
 }
 
 int cmd_exec(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	bool f[4] = { 0 };
+	/* '+': options end at HIER:PATH; what follows is the command's */
 	int r = parse_flags(argc, argv, "+h", opts, exec_help, f);
 	if (r >= 0)
 		return r;
-	int dash = -1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			dash = i;
-			break;
-		}
-	if (dash < 0)
-		return cli_usage(argv[0], "missing '--' before the command");
-	if (dash == 1 || (optind > 1 && dash < optind - 1))
+	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
-	if (dash + 1 >= argc)
-		return cli_usage(argv[0], "no command given after '--'");
+	int cmd = optind + 1;
+	if (cmd < argc && strcmp(argv[cmd], "--") == 0)
+		cmd++;
+	if (cmd >= argc)
+		return cli_usage(argv[0], "no command given after '%s'", argv[optind]);
 
 	struct pcon_container **cts;
-	int n = cli_open_specs(c, argv + optind, dash - optind, &cts);
+	int n = cli_open_specs(c, argv + optind, 1, &cts);
 	if (n < 0)
 		return 1;
 	for (int k = 0; k < n; k++) {
 		r = pcon_container_attach(cts[k], getpid(), false);
 		if (r < 0) {
-			int rc = r == -ENOSPC ? cli_errno(cli_name(cts[k]), r)
-					      : cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s",
+			int rc = r == -ENOSPC ? cli_errno(argv[optind], r)
+					      : cli_fail(argv[optind], "cannot move pcon into it: %s",
 							 strerror(-r));
 			cli_free_specs(cts, n);
 			return rc;
@@ -426,9 +430,9 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	c->p = NULL;
 	fflush(stdout);
 	cli_restore_nofile();
-	execvp(argv[dash + 1], argv + dash + 1);
+	execvp(argv[cmd], argv + cmd);
 	int err = errno;
-	cli_fail(argv[dash + 1], "%s", err == ENOENT ? "command not found" : strerror(err));
+	cli_fail(argv[cmd], "%s", err == ENOENT ? "command not found" : strerror(err));
 	exit(err == ENOENT ? 127 : 126);
 }
 
@@ -436,33 +440,35 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 
 static void tasks_help(void)
 {
-	printf("Usage: pcon tasks [--threads] [--json] HIER:PATH\n\n"
-	       "List the process ids in a container (its own, not its children's), one\n"
-	       "per line. With several hierarchies, each list follows a 'HIER:PATH:' line.\n\n"
+	printf("Usage: pcon tasks [-T] [-J] HIER:PATH...\n\n"
+	       "List the process ids in containers (their own, not their children's),\n"
+	       "one per line. When more than one container is listed (several names, or\n"
+	       "HIER1,HIER2:PATH), each line is 'PID HIER:PATH': the id, a space and the\n"
+	       "container it is in.\n\n"
 	       "  -T, --threads  list thread ids instead\n"
-	       "  --json         one JSON array of {container, pids|tids}\n");
+	       "  -J, --json     one JSON array of {container, pids|tids}\n"
+	       "  -h, --help     show this help\n");
 }
 
 int cmd_tasks(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", no_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "Tjh", opts, tasks_help, f);
+	int r = parse_flags(argc, argv, "TJh", opts, tasks_help, f);
 	if (r >= 0)
 		return r;
 	bool threads = f[0], json = f[1];
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
-	if (optind + 1 < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind + 1]);
 
-	struct pcon_container *cts[PCON_SPEC_MAX_HIERS];
-	int n = cli_open_all(c, argv[optind], cts, PCON_SPEC_MAX_HIERS);
+	/* Every container is opened first: a bad name anywhere prints nothing. */
+	struct pcon_container **cts;
+	int n = cli_open_specs(c, argv + optind, argc - optind, &cts);
 	if (n < 0)
 		return 1;
 	struct json j = { .f = stdout };
@@ -485,10 +491,11 @@ int cmd_tasks(struct cli *c, int argc, char **argv)
 			json_arr_end(&j);
 			json_obj_end(&j);
 		} else {
-			if (n > 1)
-				printf("%s:\n", cli_name(cts[k]));
 			for (int i = 0; i < m; i++)
-				printf("%d\n", (int)pids[i]);
+				if (n > 1)
+					printf("%d %s\n", (int)pids[i], cli_name(cts[k]));
+				else
+					printf("%d\n", (int)pids[i]);
 		}
 		free(pids);
 	}
@@ -496,6 +503,6 @@ int cmd_tasks(struct cli *c, int argc, char **argv)
 		json_arr_end(&j);
 		json_done(&j);
 	}
-	cli_close_all(cts, n);
+	cli_free_specs(cts, n);
 	return rc;
 }

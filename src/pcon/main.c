@@ -17,12 +17,12 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "hierarchies", cmd_hierarchies, "list the mounted cgroup hierarchies" },
-	{ "ls", cmd_ls, "show the tree of containers (-t: with their tasks)" },
+	{ "ls", cmd_ls, "show the tree of containers" },
 	{ "create", cmd_create, "create containers (and missing parents)" },
 	{ "remove", cmd_remove, "remove containers (-r: with their children)" },
 	{ "attach", cmd_attach, "move processes or threads into a container" },
 	{ "exec", cmd_exec, "run a command inside containers" },
-	{ "tasks", cmd_tasks, "list the processes or threads of a container" },
+	{ "tasks", cmd_tasks, "list the processes or threads of containers" },
 	{ "apply", cmd_apply, "make containers, knobs and owners as a file says" },
 	{ "snapshot", cmd_snapshot, "write the live containers in the format apply reads" },
 	{ "classify", cmd_classify, "move processes where the placement rules say" },
@@ -113,8 +113,13 @@ int main(int argc, char **argv)
 
 	/* --help must work even where no cgroup file system is mounted. */
 	bool help = false;
-	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	/* exec's options end at its container: "-h" after it is the command's */
+	bool stops = cmd->run == cmd_exec || cmd->run == cmd_attach;
+	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (stops && argv[i][0] != '-')
+			break;
 		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+	}
 
 	/* PCON_SYSROOT points pcon at a fake /proc and cgroup tree (for tests). */
 	int r = help ? 0 : pcon_open(getenv("PCON_SYSROOT"), &c.p);

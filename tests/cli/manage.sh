@@ -113,7 +113,7 @@ fi
 # --- other bad input ---
 fails_with "unknown hierarchy" "no hierarchy named 'nosuch'" $PCON create "nosuch:/$PFX-x"
 fails_with "unknown command" "unknown command" $PCON frobnicate
-fails_with "exec without --" "missing '--'" $PCON exec "/$PFX-x" true
+fails_with "exec without -- names the missing container" "/$PFX-x: no such container" $PCON exec "/$PFX-x" true
 check "--help exits 0" $PCON --help
 for cmd in hierarchies ls create remove attach exec tasks get set stats; do
 	check "$cmd --help exits 0 and says Usage" bash -c "$PCON $cmd --help | grep -q '^Usage: pcon $cmd'"

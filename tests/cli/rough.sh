@@ -16,6 +16,8 @@ usage_err() { # DESC PATTERN CMD...: exit 2 and one line with PATTERN
 	if [ $rc -eq 2 ] && [[ $err == *$pat* ]] && [ "$(wc -l <<<"$err")" -eq 1 ]; then ok "$d"
 	else not_ok "$d"; echo "#   rc=$rc stderr=[$err] want=[$pat]"; fi
 }
+usage_err "pcon --socket without its value" "pcon: option '--socket' needs a value" $PCON --socket
+usage_err "pcon: an unknown global option is named" "pcon: invalid option '--nope'" $PCON --nope ls
 usage_err "set --copy-from without its value" "option '--copy-from' needs a value" $PCON set --copy-from
 usage_err "get: an unknown option is named" "invalid option '--nope'" $PCON get --nope /
 usage_err "classify --rules without its value" "option '--rules' needs a value" $PCON classify --rules
@@ -36,6 +38,18 @@ usage_err "pcond -B names a bad backend" "--backend: 'nope' is not one of" timeo
 usage_err "pcond --max-clients without its value" "option '--max-clients' needs a value" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-clients
 usage_err "pcond --max-containers names its limit" "'0' is not a number from 1 to 100000000" \
 	timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-containers 0
+# --- the one fixed limit of a name is named: 16 hierarchies ------------------
+root=$(mktemp -d)
+mkdir -p "$root/proc/self"
+names=""
+for i in $(seq 1 17); do
+	mkdir -p "$root/sys/fs/cgroup/h$i"
+	echo "$((30 + i)) 1 0:$((40 + i)) / /sys/fs/cgroup/h$i rw - cgroup cgroup rw,name=h$i" >>"$root/proc/self/mountinfo"
+	names+="${names:+,}h$i"
+done
+fails_with "a name of 17 hierarchies: the limit of 16 is named" "names more than 16 hierarchies" \
+	env PCON_SYSROOT="$root" $PCON get "$names:/"
+rm -rf "$root"
 check "get --help says how a value of several lines continues" bash -c "$PCON get --help | grep -q 'start with'"
 
 json=$($PCON hierarchies --json)

@@ -12,7 +12,7 @@ SONAME   := libpcon.so.0
 # Debian packages: `make deps` installs what building and running pcon needs,
 # `make deps-test` also what the tests and benchmarks use (both idempotent).
 DEB_PKGS := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev \
-            zlib1g-dev libmnl-dev libinih-dev libncurses-dev scdoc
+            zlib1g-dev libmnl-dev libinih-dev libncurses-dev libsmartcols-dev scdoc
 DEB_TEST := libcmocka-dev jq valgrind tmux prometheus lxcfs curl python3 libfuse3-dev fuse3 \
             qemu-system-x86 linux-image-amd64 busybox-static
 
@@ -87,7 +87,7 @@ $(B)/libpcon.pc: libpcon.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pcon: $(CLI_OBJS) $(B)/libpcon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lncursesw -linih
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lsmartcols -lncursesw -linih
 
 $(B)/pcond: $(D_OBJS) $(B)/libpcon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -103,6 +103,13 @@ int cli_bad_option(const char *cmd, char **argv)
 	return cli_usage(cmd, "invalid option '%s'", argv[optind - 1]);
 }
 
+int cli_option_error(const char *cmd, char **argv, int o)
+{
+	if (o == ':')
+		return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+	return cli_bad_option(cmd, argv);
+}
+
 /* Name the first hierarchy token of spec that matches nothing. */
 static int fail_unknown_hier(struct cli *c, const char *spec)
 {

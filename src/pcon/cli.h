@@ -47,6 +47,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 /* The usage error for the option getopt just refused; returns 2. */
 int cli_bad_option(const char *cmd, char **argv);
+/* The same for what getopt_long returned, o, with an optstring starting
+ * with ':' (so that ':' means an option without its value). */
+int cli_option_error(const char *cmd, char **argv, int o);
 /* Parse a container name; prints the error itself. 0, or the exit status 1. */
 int cli_spec(struct cli *c, const char *spec, struct pcon_spec *ret);
 /* Parse spec and open the container in each hierarchy it names. Prints the

@@ -1,88 +1,88 @@
 /* pcon hierarchies: the mounted cgroup hierarchies. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "table.h"
+
+enum { COL_ID, COL_VERSION, COL_NAME, COL_NAMED, COL_CONTROLLERS, COL_MOUNT, COL_NOPREFIX, COL_DEFAULT };
+
+static const struct tcol cols[] = {
+	[COL_ID] = { "ID", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "hierarchy id (v1; 0 for v2)" },
+	[COL_VERSION] = { "VERSION", 1, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "cgroup version, 1 or 2" },
+	[COL_NAME] = { "NAME", 0.2, 0, SCOLS_JSON_STRING, "what containers are named by (HIER in HIER:PATH)" },
+	[COL_NAMED] = { "NAMED", 0.1, 0, SCOLS_JSON_STRING, "the name=... of a named v1 hierarchy" },
+	[COL_CONTROLLERS] = { "CONTROLLERS", 0.3, 0, SCOLS_JSON_STRING, "controllers bound to it, comma separated" },
+	[COL_MOUNT] = { "MOUNT", 0.3, 0, SCOLS_JSON_STRING, "where it is mounted" },
+	[COL_NOPREFIX] = { "NOPREFIX", 1, 0, SCOLS_JSON_BOOLEAN, "v1 noprefix mount: knob files without the controller's prefix" },
+	[COL_DEFAULT] = { "DEFAULT", 1, 0, SCOLS_JSON_BOOLEAN, "the hierarchy a bare /PATH names" },
+};
 
 static void help(void)
 {
-	printf("Usage: pcon hierarchies [--json]\n\n"
+	printf("Usage: pcon hierarchies [OUTPUT OPTIONS]\n\n"
 	       "List every mounted cgroup hierarchy: its id (v1), version, the name\n"
 	       "containers use (HIER in HIER:PATH), its controllers and mount point.\n"
 	       "The default hierarchy (for a bare /PATH) is marked with '*'.\n\n"
-	       "  --json      one JSON array\n"
-	       "  -h, --help  show this help\n");
+	       TABLE_HELP
+	       "  -h, --help          show this help\n");
 }
 
-static void print_json(const struct pcon_hier *h, size_t n, const struct pcon_hier *def)
+static int add_row(struct table *t, const struct pcon_hier *h, bool def)
 {
-	struct json j = { .f = stdout };
-	json_arr_begin(&j, NULL);
-	for (size_t i = 0; i < n; i++) {
-		json_obj_begin(&j, NULL);
-		json_name(&j, "name", h[i].name);
-		json_u64(&j, "version", (uint64_t)h[i].version);
-		json_u64(&j, "id", (uint64_t)h[i].id);
-		json_name(&j, "named", h[i].named);
-		json_arr_begin(&j, "controllers");
-		for (char **ctl = h[i].controllers; ctl && *ctl; ctl++)
-			json_str(&j, NULL, *ctl);
-		json_arr_end(&j);
-		json_name(&j, "mount", h[i].mount);
-		if (h[i].noprefix)
-			json_bool(&j, "noprefix", true);
-		json_bool(&j, "default", &h[i] == def);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_done(&j);
+	struct libscols_line *ln = table_row(t, NULL);
+	if (!ln)
+		return -ENOMEM;
+	char ctl[512] = "";
+	for (char **x = h->controllers; x && *x; x++)
+		snprintf(ctl + strlen(ctl), sizeof(ctl) - strlen(ctl), "%s%s", ctl[0] ? "," : "", *x);
+	int r = table_set_u64(t, ln, COL_ID, (uint64_t)h->id);
+	r = r ?: table_set_u64(t, ln, COL_VERSION, (uint64_t)h->version);
+	r = r ?: table_set_name(t, ln, COL_NAME, h->name);
+	r = r ?: table_set_name(t, ln, COL_NAMED, h->named);
+	r = r ?: table_set(t, ln, COL_CONTROLLERS, ctl[0] ? ctl : NULL);
+	r = r ?: table_set_name(t, ln, COL_MOUNT, h->mount);
+	r = r ?: table_set(t, ln, COL_NOPREFIX, h->noprefix ? "yes" : "");
+	r = r ?: table_set(t, ln, COL_DEFAULT, def ? "*" : "");
+	return r;
 }
 
 int cmd_hierarchies(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool json = false;
+	struct tout out = { 0 };
 	int o;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":" TABLE_LETTERS "h", opts, NULL)) != -1) {
 		if (o == 'h') {
 			help();
 			return 0;
 		}
-		if (o != 'j')
-			return cli_bad_option(argv[0], argv);
-		json = true;
+		if (!tout_option(&out, o, optarg))
+			return cli_option_error(argv[0], argv, o);
 	}
 	if (optind < argc)
 		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (out.list_columns)
+		return table_list_columns(cols, sizeof(cols) / sizeof(cols[0]), &out);
 
+	struct table t;
+	int r = table_init(&t, argv[0], "hierarchies", cols, sizeof(cols) / sizeof(cols[0]),
+			   "ID,VERSION,NAME,CONTROLLERS,MOUNT,DEFAULT", &out);
+	if (r)
+		return r;
 	size_t n;
 	const struct pcon_hier *h = pcon_hiers(c->p, &n);
 	const struct pcon_hier *def = pcon_hier_default(c->p);
-	if (json) {
-		print_json(h, n, def);
-		return 0;
-	}
-	printf("%-3s %-2s %-16s %-24s %s\n", "ID", "V", "NAME", "CONTROLLERS", "MOUNT");
-	for (size_t i = 0; i < n; i++) {
-		char ctl[256] = "";
-		for (char **x = h[i].controllers; x && *x; x++)
-			snprintf(ctl + strlen(ctl), sizeof(ctl) - strlen(ctl), "%s%s",
-				 ctl[0] ? "," : "", *x);
-		char *name = NULL, *mount = NULL;
-		if (pcon_escape_name_dup(h[i].name, &name) < 0 || pcon_escape_name_dup(h[i].mount, &mount) < 0) {
-			free(name);
-			return cli_fail("hierarchies", "out of memory");
-		}
-		printf("%-3d %-2d %-16s %-24s %s%s\n", h[i].id, h[i].version, name,
-		       ctl[0] ? ctl : "-", mount, &h[i] == def ? " *" : "");
-		free(name);
-		free(mount);
-	}
-	return 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = add_row(&t, &h[i], &h[i] == def);
+	r = r < 0 ? cli_errno(argv[0], r) : table_print(&t);
+	table_free(&t);
+	return r;
 }

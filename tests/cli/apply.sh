@@ -22,7 +22,7 @@ printf '[%s]\ncpu.weight = 5\n[%s]\ncpu.weight = 6\n[%s]\ncpu.max = max\n' "$X" 
 fails_with "a section twice" "appears twice" $PCON apply "$d/a.ini"
 
 if [ "$(id -u)" -ne 0 ]; then skip "apply on real cgroups" "needs root to create cgroups"; done_testing; exit 0; fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | index("cpu")))][0].name // empty' <<<"$json")
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 H=${v1:-$v2}

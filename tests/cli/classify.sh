@@ -18,7 +18,7 @@ printf 'root cpu ok/\nnobody-pcon-none cpu x/\n' >"$rules"
 fails_with "bad rules: the line and why" "line 2: no user 'nobody-pcon-none'" $PCON classify --rules "$rules" $$
 fails_with "no rules file" "cannot read the rules" $PCON classify --rules /nonexistent/rules $$
 if [ "$(id -u)" -ne 0 ]; then skip "classify on real cgroups" "needs root to create cgroups"; done_testing; exit 0; fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].controllers[0] // empty' <<<"$json")
 H=${v1:-$(jq -r '[.[] | select(.version == 2)][0].name' <<<"$json")}
 $PCON create "$H:/$PFX-c/sleep" "$H:/$PFX-c/root" >/dev/null

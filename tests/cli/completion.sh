@@ -21,7 +21,7 @@ check "attach's options: -T, --threads" bash -c "grep -qx -- -T <<<'$out' && gre
 out=$(complete_words pcon exec /x sle)
 check "exec: after the container, a command (sle -> sleep)" grep -qx sleep <<<"$out"
 out=$(complete_words pcon stats u)
-v2=$($PCON hierarchies --json | jq -r '[.[] | select(.version == 2)][0].name // empty')
+v2=$(hierarchies_json | jq -r '[.[] | select(.version == 2)][0].name // empty')
 [ -n "$v2" ] && check "hierarchies: u -> $v2:/" grep -qx "$v2:/" <<<"$(complete_words pcon stats "${v2:0:1}")"
 if [ "$(id -u)" -eq 0 ] && [ -n "$v2" ]; then
 	$PCON create "$v2:/$PFX-comp/inner" >/dev/null

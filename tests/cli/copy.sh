@@ -7,7 +7,7 @@ trap cleanup EXIT
 fails_with "--raw alone" "--raw goes with --copy-from" $PCON set --raw /x
 fails_with "--all with a knob" "--all takes one" $PCON get --all / cpu.weight
 if [ "$(id -u)" -ne 0 ]; then skip "get --all, set --copy-from" "needs root to create cgroups"; done_testing; exit 0; fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | index("cpu")))][0].name // empty' <<<"$json")
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 if [ -n "$v2" ]; then

@@ -106,9 +106,9 @@ if command -v tmux >/dev/null; then
 	check "top in tmux: q quits" bash -c "! grep -q 'pcon top' <<<'$screen'"
 	# reversed, unknown values still sort last (b has no cpuacct: CPU '-').
 	# What top calls the memory hierarchy (memory, or unified on pure v2).
-	M=$($PCON hierarchies --json | jq -r '[.[] | select(.controllers | index("memory"))] | (map(select(.version == 1)) + .)[0].name')
+	M=$(hierarchies_json | jq -r '[.[] | select(.controllers | index("memory"))] | (map(select(.version == 1)) + .)[0].name')
 	$PCON create "cpuacct,memory:/$PFX/r/a" "memory:/$PFX/r/b" >/dev/null
-	if [ "$($PCON hierarchies --json | jq -r --arg m "$M" '.[] | select(.name == $m) | .version')" = 2 ]; then
+	if [ "$(hierarchies_json | jq -r --arg m "$M" '.[] | select(.name == $m) | .version')" = 2 ]; then
 		skip "top in tmux: reversed, unknown CPU last" "memory is on v2 here: every container has cpu.stat, no CPU is unknown"
 	else
 		tmux -L "$SOCK" new-session -d -s rev -x 150 -y 30 "$PCON_PLAIN top -d 0.3 memory:/$PFX/r; sleep 2"

@@ -49,7 +49,7 @@ if cc -Wall -Werror "$d/count.c" -o "$d/count" $(pkg-config --cflags --libs libp
 	ok "a program builds with pkg-config libpcon"
 	n=$(LD_LIBRARY_PATH="$d/opt/pcon/lib" "$d/count")
 	check "it runs against the shared library and sees every hierarchy" \
-		[ "$n" = "$("$d/opt/pcon/bin/pcon" hierarchies --json | jq length)" ]
+		[ "$n" = "$("$d/opt/pcon/bin/pcon" hierarchies -J | jq ".hierarchies | length")" ]
 else
 	not_ok "a program builds with pkg-config libpcon"; sed 's/^/# /' "$d/log"
 fi

@@ -6,6 +6,11 @@ ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; }
 skip() { _n=$((_n + 1)); echo "# skip reason: $2"; echo "ok $_n # SKIP $1"; }
 done_testing() { echo "1..$_n"; }
+# pcon hierarchies as one JSON array, controllers as a list.
+hierarchies_json() {
+	$PCON hierarchies -J -o ID,VERSION,NAME,NAMED,CONTROLLERS,MOUNT,NOPREFIX,DEFAULT |
+		jq '.hierarchies | map(.controllers = ((.controllers // "") | split(",")))'
+}
 # check DESC CMD...: passes if CMD succeeds
 check() { local d=$1; shift; if "$@" >/dev/null; then ok "$d"; else not_ok "$d"; fi; }
 # fails_with DESC PATTERN CMD...: CMD exits non-zero, one stderr line matching PATTERN, no stdout

@@ -11,12 +11,12 @@ fi
 fails_with "create '': names no container" "'' names no container" $PCON create ''
 fails_with "create 'cpu:': names no container" "'cpu:' names no container" $PCON create 'cpu:'
 if awk '$9 == "cgroup" && $NF ~ /name=/' /proc/self/mountinfo | grep -q .; then
-	id=$($PCON hierarchies --json | jq '[.[] | select(.named != null)][0].id')
+	id=$(hierarchies_json | jq '[.[] | select(.named != null)][0].id')
 	check "a named hierarchy has the kernel's id ($id), not 0" [ "$id" -gt 0 ]
 fi
 
 # --- hierarchies -----------------------------------------------------------
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 check "hierarchies --json parses" jq -e 'type == "array" and length > 0' <<<"$json"
 n_mounts=$(cgroup_mounts | awk '{print $4}' | sort -u | wc -l)
 check "one entry per mounted cgroup superblock" [ "$(jq length <<<"$json")" -eq "$n_mounts" ]
@@ -126,7 +126,7 @@ echo "22 1 0:21 / /proc rw - proc proc rw" >"$root/proc/self/mountinfo"
 fails_with "no cgroup file system" "no cgroup file system is mounted" env PCON_SYSROOT="$root" $PCON ls
 echo "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw" >>"$root/proc/self/mountinfo"
 echo "cpu memory pids" >"$root/sys/fs/cgroup/cgroup.controllers"
-out=$(PCON_SYSROOT="$root" $PCON hierarchies --json)
+out=$(PCON_SYSROOT="$root" hierarchies_json)
 check "pure v2 host: one unified hierarchy" jq -e 'length == 1 and .[0].version == 2 and .[0].default and .[0].controllers == ["cpu","memory","pids"]' <<<"$out"
 rm -rf "$root"
 

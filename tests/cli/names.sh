@@ -18,7 +18,7 @@ trap finish EXIT
 if [ "$(id -u)" -ne 0 ]; then
 	skip "names" "needs root to create cgroups"; done_testing; exit 0
 fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].controllers[0] // empty' <<<"$json")
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 [ -n "$v1" ] && hiers+=("$v1")

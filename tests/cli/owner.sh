@@ -10,7 +10,7 @@ fails_with "an unknown owner" "no such user or group 'no-such-user-pcon'" $PCON 
 if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1; then
 	skip "create --owner" "needs root and a user nobody"; done_testing; exit 0
 fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | index("cpu")))][0].name // empty' <<<"$json")
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }

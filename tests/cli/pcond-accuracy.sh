@@ -9,7 +9,7 @@
 if [ "$(id -u)" -ne 0 ]; then
 	skip "accuracy" "needs root to create cgroups"; done_testing; exit 0
 fi
-v2=$($PCON hierarchies --json | jq -r '[.[] | select(.version == 2)][0].name // empty')
+v2=$(hierarchies_json | jq -r '[.[] | select(.version == 2)][0].name // empty')
 C="cpu:/$PFX-acc"
 $PCON create "$C" >/dev/null
 for _ in 1 2; do

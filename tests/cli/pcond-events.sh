@@ -10,7 +10,7 @@
 PCON_PLAIN=${PCON_PLAIN:-$PCON}
 
 need_root_and_python "pcond events"
-if ! $PCON hierarchies --json | jq -e "any(.[]; .version == 2)" >/dev/null; then
+if ! hierarchies_json | jq -e "any(.[]; .version == 2)" >/dev/null; then
 	skip "pcond events" "no unified hierarchy here"; done_testing; exit 0
 fi
 CG=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)

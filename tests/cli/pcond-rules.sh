@@ -7,7 +7,7 @@
 . "$(dirname "$0")/pcond.bash"
 need_root_and_python "pcond --rules"
 id nobody >/dev/null 2>&1 || { skip "pcond --rules" "no user nobody"; done_testing; exit 0; }
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 H=$(jq -r '[.[] | select(.version == 1 and (.controllers | index("cpu")))][0].name // empty' <<<"$json")
 H=${H:-$(jq -r '[.[] | select(.version == 2)][0].name' <<<"$json")}
 $PCON create "$H:/$PFX-r/nobody" "$H:/$PFX-r/two" >/dev/null

@@ -10,7 +10,7 @@ fails_with "a bad expression is one clear error" "bad expression 'load9>1'" $PCO
 fails_with "--on-event without --when" "--on-event goes with --when" $PCON events --on-event true /
 fails_with "no pcond: said so" "--when needs pcond" $PCON --socket "$dir/none" events --when 'load1>1' /
 need_root_and_python "threshold events"
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 H=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 [ -n "$H" ] || { skip "threshold events" "no cgroup v2 hierarchy"; done_testing; exit 0; }
 C="$H:/$PFX-w"

@@ -12,7 +12,7 @@ S=$dir/pcond.sock
 port=$((20000 + $$ % 20000))
 # What the hierarchy holding cpu is called here (cpu, cpu,cpuacct, unified),
 # and one that pcond -H cpu,unified does not watch (none on a pure v2 host).
-hj=$($PCON hierarchies --json)
+hj=$(hierarchies_json)
 CH=$(jq -r '[.[] | select(.controllers | index("cpu"))] | (map(select(.version == 1)) + .)[0].name' <<<"$hj")
 other=$(jq -r --arg ch "$CH" '[.[] | select(.name != $ch and .version == 1 and (.controllers | length) > 0)][0].name // empty' <<<"$hj")
 

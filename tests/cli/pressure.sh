@@ -18,7 +18,7 @@ check "machine --json" jq -e '.container == "machine" and (.cpu.some.avg10 | typ
 	and (.io.full.total_us | type == "number")' <<<"$($PCON pressure --json)"
 
 if [ "$(id -u)" -ne 0 ]; then skip "pressure of containers" "needs root to create cgroups"; done_testing; exit 0; fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].name // empty' <<<"$json")
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 if [ -n "$v1" ]; then

@@ -21,7 +21,7 @@ check "every one of 70 containers named is shown" \
 if [ "$(id -u)" -ne 0 ]; then
 	skip "stats on real cgroups" "needs root to create cgroups"; done_testing; exit 0
 fi
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 v1=$(jq -r '[.[] | select(.version == 1 and (.controllers | length) > 0)][0].controllers[0] // empty' <<<"$json")
 v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 fails_with "no such container" "no such container" $PCON stats "/$PFX-none"

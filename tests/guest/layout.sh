@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 PCOND=${PCOND:-build/pcond}
 dir=$(mktemp -d /tmp/pcon-layout-XXXXXX)
-hj=$($PCON hierarchies --json)
+hj=$(hierarchies_json)
 
 # hier TOKEN: "NAME VERSION MOUNT NOPREFIX" of the hierarchy pcon picks for
 # TOKEN (a v1 hierarchy binding it wins; a subsystem with no v1 hierarchy

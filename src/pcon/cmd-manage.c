@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "pcon/owner.h"
+#include "table.h"
 
 
 /* Options common to these commands: -h and (for some) one flag letter. */
@@ -438,31 +439,97 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 
 /* ---- tasks ---- */
 
+enum { TCOL_PID, TCOL_TID, TCOL_CONTAINER, TCOL_COMMAND };
+
+static const struct tcol task_cols[] = {
+	[TCOL_PID] = { "PID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id (with -T: the thread's process)" },
+	[TCOL_TID] = { "TID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "thread id (with -T)" },
+	[TCOL_CONTAINER] = { "CONTAINER", 0.4, 0, SCOLS_JSON_STRING, "the container it is in, HIER:PATH" },
+	[TCOL_COMMAND] = { "COMMAND", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "its command name (/proc/PID/comm)" },
+};
+#define N_TASK_COLS (sizeof(task_cols) / sizeof(task_cols[0]))
+
 static void tasks_help(void)
 {
-	printf("Usage: pcon tasks [-T] [-J] HIER:PATH...\n\n"
-	       "List the process ids in containers (their own, not their children's),\n"
-	       "one per line. When more than one container is listed (several names, or\n"
-	       "HIER1,HIER2:PATH), each line is 'PID HIER:PATH': the id, a space and the\n"
-	       "container it is in.\n\n"
-	       "  -T, --threads  list thread ids instead\n"
-	       "  -J, --json     one JSON array of {container, pids|tids}\n"
-	       "  -h, --help     show this help\n");
+	printf("Usage: pcon tasks [-T] [OUTPUT OPTIONS] HIER:PATH...\n\n"
+	       "List the processes of containers (their own, not their children's), one\n"
+	       "row each. The default columns are PID (TID with -T), and CONTAINER when\n"
+	       "more than one container is listed (several names, or HIER1,HIER2:PATH).\n"
+	       "'pcon tasks -n HIER:PATH' prints the bare ids, one a line.\n\n"
+	       "  -T, --threads       list threads instead of processes\n"
+	       TABLE_HELP
+	       "  -h, --help          show this help\n");
+}
+
+/* A line of /proc/ID/FILE (comm, or status's "Tgid:"), NULL if it is gone. */
+static char *proc_line(int proc_fd, pid_t id, const char *file, const char *key)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "%d/%s", (int)id, file);
+	int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	char *at = buf;
+	if (key && !(at = strstr(buf, key)))
+		return NULL;
+	at += key ? strlen(key) : 0;
+	at += strspn(at, " \t");
+	return strndup(at, strcspn(at, "\n"));
+}
+
+static int task_row(struct cli *c, struct table *t, const struct pcon_container *ct, pid_t id,
+		    bool threads)
+{
+	struct libscols_line *ln = table_row(t, NULL);
+	if (!ln)
+		return -ENOMEM;
+	int proc = pcon_proc_fd(c->p), r;
+	if (threads) {
+		char *tgid = table_has(t, TCOL_PID) ? proc_line(proc, id, "status", "Tgid:") : NULL;
+		r = table_set(t, ln, TCOL_PID, tgid);
+		free(tgid);
+		r = r ?: table_set_u64(t, ln, TCOL_TID, (uint64_t)id);
+	} else {
+		r = table_set_u64(t, ln, TCOL_PID, (uint64_t)id);
+		r = r ?: table_set(t, ln, TCOL_TID, NULL);
+	}
+	r = r ?: table_set(t, ln, TCOL_CONTAINER, cli_name(ct)); /* escaped already */
+	if (r == 0 && table_has(t, TCOL_COMMAND)) {
+		char *comm = proc_line(proc, id, "comm", NULL);
+		r = table_set_name(t, ln, TCOL_COMMAND, comm); /* any bytes: escaped */
+		free(comm);
+	}
+	return r;
 }
 
 int cmd_tasks(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", no_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'J' },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "TJh", opts, tasks_help, f);
-	if (r >= 0)
-		return r;
-	bool threads = f[0], json = f[1];
+	struct tout out = { 0 };
+	bool threads = false;
+	int o;
+	while ((o = getopt_long(argc, argv, ":T" TABLE_LETTERS "h", opts, NULL)) != -1) {
+		if (o == 'h') {
+			tasks_help();
+			return 0;
+		}
+		if (o == 'T')
+			threads = true;
+		else if (!tout_option(&out, o, optarg))
+			return cli_option_error(argv[0], argv, o);
+	}
+	if (out.list_columns)
+		return table_list_columns(task_cols, N_TASK_COLS, &out);
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
 
@@ -471,38 +538,30 @@ int cmd_tasks(struct cli *c, int argc, char **argv)
 	int n = cli_open_specs(c, argv + optind, argc - optind, &cts);
 	if (n < 0)
 		return 1;
-	struct json j = { .f = stdout };
-	int rc = 0;
-	if (json)
-		json_arr_begin(&j, NULL);
+	const char *dflt = threads ? (n > 1 ? "TID,CONTAINER" : "TID") : (n > 1 ? "PID,CONTAINER" : "PID");
+	struct table t;
+	int rc = table_init(&t, argv[0], "tasks", task_cols, N_TASK_COLS, dflt, &out);
+	if (rc) {
+		cli_free_specs(cts, n);
+		return rc;
+	}
 	for (int k = 0; k < n && rc == 0; k++) {
-		pid_t *pids = NULL;
-		int m = pcon_container_tasks(cts[k], threads, &pids);
+		pid_t *ids = NULL;
+		int m = pcon_container_tasks(cts[k], threads, &ids);
 		if (m < 0) {
 			rc = cli_errno(cli_name(cts[k]), m);
 			break;
 		}
-		if (json) {
-			json_obj_begin(&j, NULL);
-			json_str(&j, "container", cli_name(cts[k]));
-			json_arr_begin(&j, threads ? "tids" : "pids");
-			for (int i = 0; i < m; i++)
-				json_u64(&j, NULL, (uint64_t)pids[i]);
-			json_arr_end(&j);
-			json_obj_end(&j);
-		} else {
-			for (int i = 0; i < m; i++)
-				if (n > 1)
-					printf("%d %s\n", (int)pids[i], cli_name(cts[k]));
-				else
-					printf("%d\n", (int)pids[i]);
+		for (int i = 0; i < m && rc == 0; i++) {
+			int r = task_row(c, &t, cts[k], ids[i], threads);
+			if (r < 0)
+				rc = cli_errno(cli_name(cts[k]), r);
 		}
-		free(pids);
+		free(ids);
 	}
-	if (json && rc == 0) {
-		json_arr_end(&j);
-		json_done(&j);
-	}
+	if (rc == 0)
+		rc = table_print(&t);
+	table_free(&t);
 	cli_free_specs(cts, n);
 	return rc;
 }

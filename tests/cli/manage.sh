@@ -64,8 +64,9 @@ for H in "${hiers[@]}"; do
 	# --- attach / tasks ---
 	sleep 60 & pid=$!
 	check "$H: attach a process" $PCON attach "$C/x/y" $pid
-	check "$H: tasks lists it" [ "$($PCON tasks "$C/x/y")" = "$pid" ]
-	check "$H: tasks --json" jq -e ".[0].pids == [$pid]" <<<"$($PCON tasks --json "$C/x/y")"
+	check "$H: tasks lists it under a header" [ "$($PCON tasks --raw "$C/x/y")" = "$(printf 'PID\n%s' $pid)" ]
+	check "$H: tasks -n: the id alone" [ "$($PCON tasks -n "$C/x/y")" = "$pid" ]
+	check "$H: tasks --json" jq -e ".tasks == [{\"pid\": $pid, \"tid\": null}] or .tasks == [{\"pid\": $pid}]" <<<"$($PCON tasks --json "$C/x/y")"
 	check "$H: ls -t shows pid and command" grep -q "└─$pid sleep 60" <<<"$($PCON ls -t "$C/x/y")"
 	check "$H: ls -t --json shows the task" \
 		jq -e ".[0].tasks[0].pid == $pid and .[0].tasks[0].command == \"sleep 60\"" <<<"$($PCON ls -t --json "$C/x/y")"
@@ -74,7 +75,7 @@ for H in "${hiers[@]}"; do
 	fails_with "$H: attach a missing pid" "no such process" $PCON attach "$C" 4194304
 	fails_with "$H: attach a bad pid" "not a process id" $PCON attach "$C" 12abc
 	fails_with "$H: attach with one bad pid moves nothing" "not a process id" $PCON attach "$C" $pid -5
-	check "$H: ... the good pid stayed" [ "$($PCON tasks "$C/x/y")" = "$pid" ]
+	check "$H: ... the good pid stayed" [ "$($PCON tasks -n "$C/x/y")" = "$pid" ]
 	kill $pid; wait $pid 2>/dev/null
 	check "$H: remove -r after the task left" $PCON remove -r "$C"
 	check "$H: tree is gone" [ ! -e "$mount/$PFX-a" ]

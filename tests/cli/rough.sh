@@ -52,7 +52,7 @@ fails_with "a name of 17 hierarchies: the limit of 16 is named" "names more than
 rm -rf "$root"
 check "get --help says how a value of several lines continues" bash -c "$PCON get --help | grep -q 'start with'"
 
-json=$($PCON hierarchies --json)
+json=$(hierarchies_json)
 out=$(timeout 10 $PCOND -H nosuch-pcon --socket "/tmp/$PFX-none.sock" 2>&1); rc=$?
 first=$(jq -r '.[0].name' <<<"$json")
 check "pcond -H nosuch: exit 1, one line naming it and the known ones" \
@@ -136,15 +136,19 @@ check "exec: '--' after the container still works" [ "$($PCON exec "$C" -- echo 
 sleep 60 & a=$!; kids+=($a)
 sleep 60 & b=$!; kids+=($b)
 $PCON attach "$C" $a && $PCON attach "$C/b" $b
-out=$($PCON tasks "$C" "$C/b")
+out=$($PCON tasks --raw "$C" "$C/b")
 check "tasks of two containers: a row each naming its container" \
-	[ "$out" = "$(printf '%s %s\n%s %s' $a "$H:/$PFX-e" $b "$H:/$PFX-e/b")" ]
-check "tasks -J of two containers" jq -e "length == 2 and .[1].pids == [$b]" <<<"$($PCON tasks -J "$C" "$C/b")"
-check "tasks of one container: the ids alone" [ "$($PCON tasks "$C/b")" = "$b" ]
+	[ "$out" = "$(printf 'PID CONTAINER\n%s %s\n%s %s' $a "$H:/$PFX-e" $b "$H:/$PFX-e/b")" ]
+check "tasks -J of two containers" \
+	jq -e ".tasks | length == 2 and .[1].pid == $b and .[1].container == \"$H:/$PFX-e/b\"" <<<"$($PCON tasks -J "$C" "$C/b")"
+check "tasks -n of one container: the ids alone" [ "$($PCON tasks -n "$C/b")" = "$b" ]
+check "tasks -o COMMAND" [ "$($PCON tasks -n -o PID,COMMAND --raw "$C/b")" = "$b sleep" ]
+usage_err "tasks -o with an unknown column names it" "unknown column 'NOPE'" $PCON tasks -o PID,NOPE "$C"
 v1=$(jq -r --arg h "$H" '.[] | select(.name == $h) | .version' <<<"$json")
 if [ "$v1" = 1 ]; then
 	check "attach -T moves one thread" $PCON attach -T "$C" $b
-	check "tasks -T lists it" bash -c "$PCON tasks -T '$C' | grep -qx $b"
+	check "tasks -T lists it, with its process" \
+		[ "$($PCON tasks -T -n --raw -o TID,PID "$C" | grep "^$b ")" = "$b $b" ]
 fi
 kill $a $b; wait $a $b 2>/dev/null
 $PCON remove -r "$C"

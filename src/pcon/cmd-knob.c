@@ -6,11 +6,22 @@
 #include <string.h>
 
 #include "cli.h"
+#include "table.h"
+
+enum { KCOL_CONTAINER, KCOL_KNOB, KCOL_VALUE };
+
+static const struct tcol knob_cols[] = {
+	[KCOL_CONTAINER] = { "CONTAINER", 0.3, 0, SCOLS_JSON_STRING, "the container the value was read from, HIER:PATH" },
+	[KCOL_KNOB] = { "KNOB", 0.2, 0, SCOLS_JSON_STRING, "generic knob or kernel file name" },
+	[KCOL_VALUE] = { "VALUE", 0.5, SCOLS_FL_WRAP, SCOLS_JSON_STRING,
+			 "its value; one of several lines goes on over the lines of its cell" },
+};
+#define N_KNOB_COLS (sizeof(knob_cols) / sizeof(knob_cols[0]))
 
 static void help_get(void)
 {
-	printf("Usage: pcon get [-v] [-J] HIER:PATH [KNOB...]\n"
-	       "       pcon get -a [-J] HIER:PATH\n\n"
+	printf("Usage: pcon get [-v] [OUTPUT OPTIONS] HIER:PATH [KNOB...]\n"
+	       "       pcon get -a [OUTPUT OPTIONS] HIER:PATH\n\n"
 	       "Print knobs of a container, one 'KNOB: VALUE' line each. A value of\n"
 	       "several lines (cpu.stat, memory.stat) continues on lines that start with\n"
 	       "a tab, with -v too: a line without a leading tab starts the next value.\n"
@@ -25,9 +36,11 @@ static void help_get(void)
 	printf("\n  -v, --values, --verbose  print the values only, one a line (continuation\n"
 	       "                           lines start with a tab), in the order asked\n"
 	       "  -a, --all                every file of the container, as the kernel shows it\n"
-	       "  -J, --json               one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}};\n"
-	       "                           with --all, {\"container\": ..., \"files\": {FILE: VALUE}}, where\n"
-	       "                           keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects\n"
+	       "Output options print a table of CONTAINER, KNOB and VALUE instead (default\n"
+	       "columns KNOB,VALUE; with -v, VALUE); -J: {\"knobs\": [{\"knob\": ..., \"value\": ...}]}.\n"
+	       "With --all, -J alone prints {\"container\": ..., \"files\": {FILE: VALUE}} per\n"
+	       "hierarchy, where keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects.\n"
+	       TABLE_HELP
 	       "  -h, --help               show this help\n");
 }
 
@@ -144,6 +157,18 @@ static void get_fail(const struct pcon_container *ct, const char *spec, const ch
 		cli_fail(what, "%s", knob_meaning(r));
 }
 
+/* One row of the table: a value NULL (not read) is "-", in JSON null. */
+static int knob_row(struct table *t, const struct pcon_container *ct, const char *name,
+		    const char *value)
+{
+	struct libscols_line *ln = table_row(t, NULL);
+	if (!ln)
+		return -ENOMEM;
+	int r = table_set(t, ln, KCOL_CONTAINER, cli_name(ct)); /* escaped already */
+	r = r ?: table_set_name(t, ln, KCOL_KNOB, name);
+	return r ?: table_set(t, ln, KCOL_VALUE, value);
+}
+
 struct got {
 	char *value;   /* NULL: not read */
 	int which;     /* the container it came from */
@@ -184,7 +209,7 @@ static int got_cmp(const void *a, const void *b)
  * offers are left out, and knobs print hierarchy by hierarchy in the order
  * the spec names them. */
 static int get_knobs(struct pcon_container **cs, int n, const char *spec, char **names,
-		     int n_names, bool all, bool values_only, bool json)
+		     int n_names, bool all, bool values_only, struct table *t)
 {
 	struct got *got = calloc((size_t)n_names, sizeof(*got));
 	if (!got)
@@ -201,39 +226,65 @@ static int get_knobs(struct pcon_container **cs, int n, const char *spec, char *
 		if (r < 0)
 			got[i].which = all && knob_elsewhere(r) ? -1 : 0;
 	}
-	struct json j = { .f = stdout };
-	if (json) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "container", spec);
-		json_obj_begin(&j, "knobs");
-	}
 	/* Without KNOB: hierarchy by hierarchy, controller by controller, in
 	 * the order spec names them; KNOBs given: in the order given. */
 	if (all)
 		qsort(got, (size_t)n_names, sizeof(*got), got_cmp);
-	for (int i = 0; i < n_names; i++) {
+	for (int i = 0; i < n_names && status >= 0; i++) {
 		const char *name = names[got[i].index];
 		if (got[i].which < 0)
 			continue;
-		if (json && !got[i].value)
-			json_null(&j, name);
-		else if (json)
-			json_str(&j, name, got[i].value);
+		if (t)
+			status = knob_row(t, cs[got[i].which], name, got[i].value) < 0 ? -1 : status;
 		else if (got[i].value)
 			print_value(name, got[i].value, values_only);
 	}
-	if (json) {
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_done(&j);
-	}
+	if (status < 0)
+		status = cli_fail(spec, "out of memory");
 	for (int i = 0; i < n_names; i++)
 		free(got[i].value);
 	free(got);
 	return status;
 }
 
-static int get_all(const struct pcon_container *c, bool json);
+static int get_all(const struct pcon_container *c, bool json, struct table *t);
+
+/* Any option that asks for the table. */
+static bool tout_any(const struct tout *o)
+{
+	return o->output || o->raw || o->noheadings || o->json;
+}
+
+/* The table of get, its VALUE cells going on over the lines of a value. */
+static int knob_table(struct table *t, const char *cmd, bool values_only, const struct tout *o)
+{
+	int r = table_init(t, cmd, "knobs", knob_cols, N_KNOB_COLS, values_only ? "VALUE" : "KNOB,VALUE", o);
+	if (r == 0 && table_has(t, KCOL_VALUE) && !o->raw) {
+		/* a newline is safe here: it starts the next line of the cell */
+		struct libscols_column *cl = scols_table_get_column(t->tb, (size_t)t->pos[KCOL_VALUE]);
+		scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
+		scols_column_set_safechars(cl, "\n");
+	}
+	return r;
+}
+
+static int get_run(struct pcon_container **cs, int n, const char *spec, char **knobs, int n_knobs,
+		   bool every, bool values_only, struct table *t, bool json)
+{
+	if (every) {
+		int status = 0;
+		for (int i = 0; i < n; i++)
+			status |= get_all(cs[i], json, t);
+		return status;
+	}
+	if (n_knobs > 0)
+		return get_knobs(cs, n, spec, knobs, n_knobs, false, values_only, t);
+	const char *const *all = pcon_knob_names();
+	int n_all = 0;
+	while (all[n_all])
+		n_all++;
+	return get_knobs(cs, n, spec, (char **)all, n_all, true, values_only, t);
+}
 
 int cmd_get(struct cli *c, int argc, char **argv)
 {
@@ -241,45 +292,50 @@ int cmd_get(struct cli *c, int argc, char **argv)
 		{ "values", no_argument, NULL, 'v' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'J' },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool json = false, values_only = false, every = false;
+	struct tout out = { 0 };
+	bool values_only = false, every = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "havJ", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":hav" TABLE_LETTERS, opts, NULL)) != -1) {
 		switch (o) {
 		case 'h': help_get(); return 0;
 		case 'v': values_only = true; break;
 		case 'a': every = true; break;
-		case 'J': json = true; break;
-		default: return cli_bad_option(argv[0], argv);
+		default:
+			if (!tout_option(&out, o, optarg))
+				return cli_option_error(argv[0], argv, o);
 		}
 	}
+	if (out.list_columns)
+		return table_list_columns(knob_cols, N_KNOB_COLS, &out);
 	if (optind >= argc)
 		return cli_usage(argv[0], "missing HIER:PATH");
 	const char *spec = argv[optind++];
 	if (every && (optind < argc || values_only))
 		return cli_usage(argv[0], "--all takes one HIER:PATH and no KNOB or -v");
+	/* --all -J alone: the document with keyed files as objects */
+	bool all_json = every && out.json && !out.output && !out.raw && !out.noheadings;
+	struct table t, *tp = NULL;
+	if (tout_any(&out) && !all_json) {
+		int r = knob_table(&t, argv[0], values_only, &out);
+		if (r)
+			return r;
+		tp = &t;
+	}
 	struct pcon_container *cs[PCON_SPEC_MAX_HIERS];
 	int n = cli_open_all(c, spec, cs, PCON_SPEC_MAX_HIERS);
-	if (n < 0)
-		return 1;
-
-	int status = 0;
-	if (every) {
-		for (int i = 0; i < n; i++)
-			status |= get_all(cs[i], json);
-	} else if (optind < argc) {
-		status = get_knobs(cs, n, spec, argv + optind, argc - optind, false, values_only, json);
-	} else {
-		const char *const *all = pcon_knob_names();
-		int n_all = 0;
-		while (all[n_all])
-			n_all++;
-		status = get_knobs(cs, n, spec, (char **)all, n_all, true, values_only, json);
+	int status = n < 0 ? 1 : get_run(cs, n, spec, argv + optind, argc - optind, every, values_only, tp, all_json);
+	if (n > 0)
+		cli_close_all(cs, n);
+	if (tp) {
+		/* what could be read is printed beside the errors */
+		int r = n > 0 ? table_print(tp) : 0;
+		status = status ?: r;
+		table_free(tp);
 	}
-	cli_close_all(cs, n);
 	return status;
 }
 
@@ -504,7 +560,7 @@ static void json_file(struct json *j, const char *name, const char *text)
 }
 
 /* Every readable file of c, sorted: "FILE: VALUE" lines or one JSON object. */
-static int get_all(const struct pcon_container *c, bool json)
+static int get_all(const struct pcon_container *c, bool json, struct table *t)
 {
 	char **names = NULL;
 	int n = pcon_container_files(c, &names);
@@ -515,15 +571,18 @@ static int get_all(const struct pcon_container *c, bool json)
 		json_obj_begin(&j, NULL);
 		json_name(&j, "container", cli_name(c));
 		json_obj_begin(&j, "files");
-	} else {
+	} else if (!t) {
 		printf("%s:\n", cli_name(c));
 	}
-	for (int i = 0; i < n; i++) {
+	int r = 0;
+	for (int i = 0; i < n && r == 0; i++) {
 		char *v = NULL;
 		if (pcon_knob_get(c, names[i], &v) < 0)
 			continue; /* write-only (cgroup.kill), or gone */
 		if (json)
 			json_file(&j, names[i], v);
+		else if (t)
+			r = knob_row(t, c, names[i], v);
 		else
 			print_value(names[i], v, false);
 		free(v);
@@ -534,7 +593,7 @@ static int get_all(const struct pcon_container *c, bool json)
 		json_done(&j);
 	}
 	pcon_strv_free(names);
-	return 0;
+	return r < 0 ? cli_errno(cli_name(c), r) : 0;
 }
 
 /* ---- set --copy-from ---- */

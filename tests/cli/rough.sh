@@ -113,7 +113,16 @@ if [ -n "$cpu" ] && [ -n "$mem" ]; then
 	check "get memory,cpu:/x prints memory's knobs first" \
 		bash -c "$PCON get 'memory,cpu:/$PFX-o' | head -1 | grep -q '^memory\\.'"
 	check "get -J cpu,memory:/x: cpu's first too" \
-		bash -c "$PCON get -J 'cpu,memory:/$PFX-o' | jq -e '.knobs | keys_unsorted[0] | startswith(\"cpu.\")'"
+		bash -c "$PCON get -J 'cpu,memory:/$PFX-o' | jq -e '.knobs[0].knob | startswith(\"cpu.\")'"
+	check "get -J: a value of several lines is one JSON string" \
+		bash -c "$PCON get -J 'cpu:/$PFX-o' cpu.stat | jq -e '.knobs[0].value | contains(\"\\n\")'"
+	out=$($PCON get --raw -n -o KNOB,VALUE "cpu:/$PFX-o" cpu.stat cpu.weight)
+	check "get --raw: one line per knob, newlines escaped" \
+		[ "$(wc -l <<<"$out"):$(tail -1 <<<"$out")" = "2:cpu.weight $($PCON get -v "cpu:/$PFX-o" cpu.weight)" ]
+	out=$($PCON get -o CONTAINER,KNOB,VALUE "cpu,memory:/$PFX-o" memory.max nosuch 2>/dev/null); rc=$?
+	check "get -o CONTAINER: where each value came from; a knob not read is '-', exit 1" \
+		[ "$rc:$(awk 'NR > 1 {print $1, $2, $3}' <<<"$out" | tr '\n' ' ')" = "1:$mem:/$PFX-o memory.max max cpu:/$PFX-o nosuch - " ]
+	usage_err "get -o with an unknown column names it" "unknown column 'NOPE'" $PCON get -o NOPE "cpu:/$PFX-o"
 	out=$($PCON get -v "cpu:/$PFX-o" cpu.stat cpu.weight)
 	lines=$(wc -l <<<"$out")
 	check "get -v of cpu.stat ($lines lines) and cpu.weight: two lines without a leading tab" \

@@ -176,8 +176,8 @@ struct got {
 	int index;     /* the order of the knob table */
 };
 
-/* Where spec (cpu,memory:/x) names the controller of knob (memory.max): 1
- * here; a knob of a controller it does not name comes after all named. */
+/* Where spec names the controller of knob (memory.max in cpu,memory:/x: 1);
+ * a knob of a controller it does not name comes after all it names. */
 static int knob_rank(const char *spec, const char *knob)
 {
 	size_t plen = strcspn(knob, ".");

@@ -110,12 +110,12 @@ int table_init(struct table *t, const char *cmd, const char *name, const struct 
 		return cli_fail(cmd, "out of memory");
 	apply_format(t->tb, o);
 	const char *out = o->output;
-	if (out && !*out)
-		return cli_usage(cmd, "--output: no columns named");
 	int r = 0;
-	if (!out || *out == '+')
+	if (out && !*out)
+		r = cli_usage(cmd, "--output: no columns named");
+	if (r == 0 && (!out || *out == '+'))
 		r = add_cols(t, cmd, dflt);
-	if (r == 0 && out)
+	if (r == 0 && out && *out)
 		r = add_cols(t, cmd, out + (*out == '+'));
 	if (r == 0 && scols_table_get_ncols(t->tb) == 0)
 		r = cli_usage(cmd, "--output: no columns named");

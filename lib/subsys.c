@@ -111,6 +111,19 @@ static int missing_file(int r)
 	return r == -ENOENT ? -ENXIO : r;
 }
 
+/*
+ * Is c the root of a v1 hierarchy? Only there does the kernel show
+ * release_agent (CFTYPE_ONLY_ON_ROOT), also inside a cgroup namespace whose
+ * "/" is some other cgroup. The v1 root has cpu.shares, cpu.cfs_quota_us and
+ * memory.limit_in_bytes, but refuses every write of them with EINVAL: a
+ * generic knob is not offered there, as on v2, where the files are missing.
+ */
+static bool v1_root(const struct pcon_container *c)
+{
+	return c->hier->version == 1 &&
+	       faccessat(c->fd, "release_agent", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* ---- raw kernel file names ---- */
 
 /* A file name directly inside the container: no '/', no leading '.', no controls. */
@@ -346,6 +359,8 @@ static int knob_set(const struct pcon_container *c, const char *name, const char
 	bool write = mode == KNOB_WRITE;
 	struct knob_ctx x;
 	int r = knob_resolve(c, name, &x);
+	if (r == 0 && x.k->v[0].encode && v1_root(c))
+		return -ENXIO;
 	if (r == 0) {
 		struct knob_plan p = { 0 };
 		r = knob_plan_make(&x, value, &p);

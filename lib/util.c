@@ -50,6 +50,10 @@ int write_text_at(int dirfd, const char *name, const char *text)
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negerrno();
+	/* A write of no bytes never reaches a cgroup file's handler: the
+	 * empty value (cpuset.cpus=) is written as a lone newline. */
+	if (!*text)
+		text = "\n";
 	size_t len = strlen(text);
 	ssize_t r = write(fd, text, len);
 	if (r < 0)

@@ -62,6 +62,7 @@ static const char *meaning(int err)
 	case EBUSY: return "container holds tasks, itself or below (move or stop them first)";
 	case ENOTEMPTY: return "container has child containers (use -r to remove them too)";
 	case ESRCH: return "no such process";
+	case E2BIG: return "names more than 16 hierarchies (PCON_SPEC_MAX_HIERS, the most one name joins)";
 	case ENOSPC: return "a v1 cpuset container without CPUs or memory nodes takes no tasks (set cpuset.cpus and cpuset.mems)";
 	case EPERM: return "operation not permitted";
 	case EACCES: return "permission denied";

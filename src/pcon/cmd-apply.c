@@ -369,28 +369,32 @@ static void apply_help(void)
 	       "Make the containers, knob values and owners FILE describes, changing only\n"
 	       "what differs, all or nothing: one [HIER:PATH] section per container with\n"
 	       "knob = value lines, owner = USER[:GROUP] and task-owner = USER[:GROUP].\n\n"
-	       "  -n, --dry-run   print what would change, change nothing\n"
+	       "      --dry-run   print what would change, change nothing\n"
 	       "  -h, --help      show this help\n");
 }
 
 int cmd_apply(struct cli *cl, int argc, char **argv)
 {
+	/* --dry-run has no letter: -n is --noheadings in every pcon command */
+	enum { OPT_DRY_RUN = 0x100 };
 	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct plan p = { 0 };
 	int o;
-	while ((o = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'n': p.dry_run = true; break;
+		case OPT_DRY_RUN: p.dry_run = true; break;
 		case 'h': apply_help(); return 0;
 		default: return cli_bad_option("apply", argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage("apply", "which file? (one FILE)");
+	if (optind == argc)
+		return cli_usage("apply", "which file? (FILE)");
+	if (optind + 1 < argc)
+		return cli_usage("apply", "unexpected argument '%s' (one FILE)", argv[optind + 1]);
 	const char *file = argv[optind];
 	FILE *f = fopen(file, "re");
 	if (!f)

@@ -6,26 +6,42 @@
 #include <string.h>
 
 #include "cli.h"
+#include "table.h"
+
+enum { KCOL_CONTAINER, KCOL_KNOB, KCOL_VALUE };
+
+static const struct tcol knob_cols[] = {
+	[KCOL_CONTAINER] = { "CONTAINER", 0.3, 0, SCOLS_JSON_STRING, "the container the value was read from, HIER:PATH" },
+	[KCOL_KNOB] = { "KNOB", 0.2, 0, SCOLS_JSON_STRING, "generic knob or kernel file name" },
+	[KCOL_VALUE] = { "VALUE", 0.5, SCOLS_FL_WRAP, SCOLS_JSON_STRING,
+			 "its value; one of several lines goes on over the lines of its cell" },
+};
+#define N_KNOB_COLS (sizeof(knob_cols) / sizeof(knob_cols[0]))
 
 static void help_get(void)
 {
-	printf("Usage: pcon get [-v] [--json] HIER:PATH [KNOB...]\n"
-	       "       pcon get --all [--json] HIER:PATH\n\n"
-	       "Print knobs of a container, one 'KNOB: VALUE' line each (a value of\n"
-	       "several lines continues on lines that start with a tab). A KNOB is a\n"
-	       "generic name, the same on cgroup v1 and v2, or a raw kernel file name of\n"
-	       "the container (cpu.shares). Without KNOB, every generic knob the\n"
-	       "container's hierarchies offer. With HIER1,HIER2:PATH each knob is read\n"
+	printf("Usage: pcon get [-v] [OUTPUT OPTIONS] HIER:PATH [KNOB...]\n"
+	       "       pcon get -a [OUTPUT OPTIONS] HIER:PATH\n\n"
+	       "Print knobs of a container, one 'KNOB: VALUE' line each. A value of\n"
+	       "several lines (cpu.stat, memory.stat) continues on lines that start with\n"
+	       "a tab, with -v too: a line without a leading tab starts the next value.\n"
+	       "A KNOB is a generic name, the same on cgroup v1 and v2, or a raw kernel\n"
+	       "file name of the container (cpu.shares). Without KNOB, every generic knob\n"
+	       "the container's hierarchies offer, in the order the hierarchies are named\n"
+	       "(cpu,memory:/x: cpu's first). With HIER1,HIER2:PATH each knob is read\n"
 	       "from the first hierarchy that has it.\n\n"
 	       "Generic knobs:\n");
 	for (const char *const *k = pcon_knob_names(); *k; k++)
 		printf("  %-18s %s\n", *k, pcon_knob_hint(*k));
-	printf("\n  -v, --values  print the values only, one a line, in the order asked\n"
-	       "  -a, --all     every file of the container, as the kernel shows it\n"
-	       "  -J, --json    one JSON object: {\"container\": ..., \"knobs\": {KNOB: VALUE}};\n"
-	       "                with --all, {\"container\": ..., \"files\": {FILE: VALUE}}, where\n"
-	       "                keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects\n"
-	       "  -h, --help    show this help\n");
+	printf("\n  -v, --values, --verbose  print the values only, one a line (continuation\n"
+	       "                           lines start with a tab), in the order asked\n"
+	       "  -a, --all                every file of the container, as the kernel shows it\n"
+	       "Output options print a table of CONTAINER, KNOB and VALUE instead (default\n"
+	       "columns KNOB,VALUE; with -v, VALUE); -J: {\"knobs\": [{\"knob\": ..., \"value\": ...}]}.\n"
+	       "With --all, -J alone prints {\"container\": ..., \"files\": {FILE: VALUE}} per\n"
+	       "hierarchy, where keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects.\n"
+	       TABLE_HELP
+	       "  -h, --help               show this help\n");
 }
 
 static void help_set(void)
@@ -96,13 +112,16 @@ static bool knob_name_bad(const char *name, int err)
 }
 
 /* Read name from the first container that has it. */
-static int knob_get_any(struct pcon_container **cs, int n, const char *name, char **ret)
+static int knob_get_any(struct pcon_container **cs, int n, const char *name, char **ret,
+			int *ret_which)
 {
 	int err = 0;
 	for (int i = 0; i < n; i++) {
 		int r = pcon_knob_get(cs[i], name, ret);
-		if (r == 0)
+		if (r == 0) {
+			*ret_which = i;
 			return 0;
+		}
 		err = knob_err_pick(err, r);
 		if (!knob_elsewhere(r))
 			return r;
@@ -110,107 +129,213 @@ static int knob_get_any(struct pcon_container **cs, int n, const char *name, cha
 	return err;
 }
 
+/* A value of several lines continues on lines that start with a tab, so
+ * that the next value (or, with -v, the next line) can be told apart. */
 static void print_value(const char *name, const char *value, bool values_only)
 {
 	if (!values_only)
 		printf("%s: ", name);
 	for (const char *s = value; *s; s++) {
 		putchar(*s);
-		if (*s == '\n' && !values_only)
+		if (*s == '\n')
 			putchar('\t');
 	}
 	putchar('\n');
 }
 
-/* Errors go to stderr; 1 if any knob failed. */
-static int get_knobs(struct pcon_container **cs, int n, const char *spec, char **names,
-		     int n_names, bool all, bool values_only, bool json)
+/* Why knob name could not be read from spec: one line. */
+static void get_fail(const struct pcon_container *ct, const char *spec, const char *name, int r)
 {
-	struct json j = { .f = stdout };
+	char what[4600]; /* cli_fail escapes what would reach a terminal raw */
+	snprintf(what, sizeof(what), "%s: %s", spec, name);
+	if (knob_name_bad(name, r))
+		cli_fail(what, "invalid knob name (a file name of the container: no '/', "
+			 "no leading '.', no control characters)");
+	else if (r == -ENXIO && !strcmp(ct->path, "/"))
+		cli_fail(what, "the root container has no such knob");
+	else
+		cli_fail(what, "%s", knob_meaning(r));
+}
+
+/* One row of the table: a value NULL (not read) is "-", in JSON null. */
+static int knob_row(struct table *t, const struct pcon_container *ct, const char *name,
+		    const char *value)
+{
+	struct libscols_line *ln = table_row(t, NULL);
+	if (!ln)
+		return -ENOMEM;
+	int r = table_set(t, ln, KCOL_CONTAINER, cli_name(ct)); /* escaped already */
+	r = r ?: table_set_name(t, ln, KCOL_KNOB, name);
+	return r ?: table_set(t, ln, KCOL_VALUE, value);
+}
+
+struct got {
+	char *value;   /* NULL: not read */
+	int which;     /* the container it came from */
+	int rank;      /* where spec names the knob's controller */
+	int index;     /* the order of the knob table */
+};
+
+/* Where spec names the controller of knob (memory.max in cpu,memory:/x: 1);
+ * a knob of a controller it does not name comes after all it names. */
+static int knob_rank(const char *spec, const char *knob)
+{
+	size_t plen = strcspn(knob, ".");
+	if (spec[0] == '/' || !strchr(spec, ':'))
+		return 0;
+	int i = 0;
+	for (const char *t = spec; *t != ':'; i++) {
+		size_t n = strcspn(t, ",:");
+		/* pcon calls the pids controller numtasks */
+		if ((n == plen && !strncmp(t, knob, n)) ||
+		    (n == 4 && !strncmp(t, "pids", 4) && plen == 8 && !strncmp(knob, "numtasks", 8)))
+			return i;
+		t += n + (t[n] == ',');
+	}
+	return i;
+}
+
+static int got_cmp(const void *a, const void *b)
+{
+	const struct got *x = a, *y = b;
+	if (x->which != y->which)
+		return x->which < y->which ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Errors go to stderr; 1 if any knob failed. With all, knobs no hierarchy
+ * offers are left out, and knobs print hierarchy by hierarchy in the order
+ * the spec names them. */
+static int get_knobs(struct pcon_container **cs, int n, const char *spec, char **names,
+		     int n_names, bool all, bool values_only, struct table *t)
+{
+	struct got *got = calloc((size_t)n_names, sizeof(*got));
+	if (!got)
+		return cli_fail(spec, "out of memory");
 	int status = 0;
-	if (json) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "container", spec);
-		json_obj_begin(&j, "knobs");
-	}
 	for (int i = 0; i < n_names; i++) {
-		char *value = NULL;
-		int r = knob_get_any(cs, n, names[i], &value);
-		if (r < 0 && all && knob_elsewhere(r))
-			continue;
-		if (r < 0) {
-			char what[4600]; /* cli_fail escapes what would reach a terminal raw */
-			snprintf(what, sizeof(what), "%s: %s", n == 1 ? cli_name(cs[0]) : spec, names[i]);
-			if (knob_name_bad(names[i], r))
-				cli_fail(what, "invalid knob name (a file name of the container: no '/', "
-					 "no leading '.', no control characters)");
-			else
-				cli_fail(what, "%s", knob_meaning(r));
+		got[i].index = i;
+		got[i].rank = all ? knob_rank(spec, names[i]) : 0;
+		int r = knob_get_any(cs, n, names[i], &got[i].value, &got[i].which);
+		if (r < 0 && !(all && knob_elsewhere(r))) {
+			get_fail(cs[0], spec, names[i], r);
 			status = 1;
-			if (json)
-				json_null(&j, names[i]);
-			continue;
 		}
-		if (json)
-			json_str(&j, names[i], value);
-		else
-			print_value(names[i], value, values_only);
-		free(value);
+		if (r < 0)
+			got[i].which = all && knob_elsewhere(r) ? -1 : 0;
 	}
-	if (json) {
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_done(&j);
+	/* Without KNOB: hierarchy by hierarchy, controller by controller, in
+	 * the order spec names them; KNOBs given: in the order given. */
+	if (all)
+		qsort(got, (size_t)n_names, sizeof(*got), got_cmp);
+	for (int i = 0; i < n_names && status >= 0; i++) {
+		const char *name = names[got[i].index];
+		if (got[i].which < 0)
+			continue;
+		if (t)
+			status = knob_row(t, cs[got[i].which], name, got[i].value) < 0 ? -1 : status;
+		else if (got[i].value)
+			print_value(name, got[i].value, values_only);
 	}
+	if (status < 0)
+		status = cli_fail(spec, "out of memory");
+	for (int i = 0; i < n_names; i++)
+		free(got[i].value);
+	free(got);
 	return status;
 }
 
-static int get_all(const struct pcon_container *c, bool json);
+static int get_all(const struct pcon_container *c, bool json, struct table *t);
+
+/* Any option that asks for the table. */
+static bool tout_any(const struct tout *o)
+{
+	return o->output || o->raw || o->noheadings || o->json;
+}
+
+/* The table of get, its VALUE cells going on over the lines of a value. */
+static int knob_table(struct table *t, const char *cmd, bool values_only, const struct tout *o)
+{
+	int r = table_init(t, cmd, "knobs", knob_cols, N_KNOB_COLS, values_only ? "VALUE" : "KNOB,VALUE", o);
+	if (r == 0 && table_has(t, KCOL_VALUE) && !o->raw) {
+		/* a newline is safe here: it starts the next line of the cell */
+		struct libscols_column *cl = scols_table_get_column(t->tb, (size_t)t->pos[KCOL_VALUE]);
+		scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
+		scols_column_set_safechars(cl, "\n");
+	}
+	return r;
+}
+
+static int get_run(struct pcon_container **cs, int n, const char *spec, char **knobs, int n_knobs,
+		   bool every, bool values_only, struct table *t, bool json)
+{
+	if (every) {
+		int status = 0;
+		for (int i = 0; i < n; i++)
+			status |= get_all(cs[i], json, t);
+		return status;
+	}
+	if (n_knobs > 0)
+		return get_knobs(cs, n, spec, knobs, n_knobs, false, values_only, t);
+	const char *const *all = pcon_knob_names();
+	int n_all = 0;
+	while (all[n_all])
+		n_all++;
+	return get_knobs(cs, n, spec, (char **)all, n_all, true, values_only, t);
+}
 
 int cmd_get(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "values", no_argument, NULL, 'v' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'J' },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool json = false, values_only = false, every = false;
+	struct tout out = { 0 };
+	bool values_only = false, every = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "havJ", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":hav" TABLE_LETTERS, opts, NULL)) != -1) {
 		switch (o) {
 		case 'h': help_get(); return 0;
 		case 'v': values_only = true; break;
 		case 'a': every = true; break;
-		case 'J': json = true; break;
-		default: return cli_usage(argv[0], "unknown option");
+		default:
+			if (!tout_option(&out, o, optarg))
+				return cli_option_error(argv[0], argv, o);
 		}
 	}
+	if (out.list_columns)
+		return table_list_columns(knob_cols, N_KNOB_COLS, &out);
 	if (optind >= argc)
 		return cli_usage(argv[0], "missing HIER:PATH");
 	const char *spec = argv[optind++];
 	if (every && (optind < argc || values_only))
 		return cli_usage(argv[0], "--all takes one HIER:PATH and no KNOB or -v");
+	/* --all -J alone: the document with keyed files as objects */
+	bool all_json = every && out.json && !out.output && !out.raw && !out.noheadings;
+	struct table t, *tp = NULL;
+	if (tout_any(&out) && !all_json) {
+		int r = knob_table(&t, argv[0], values_only, &out);
+		if (r)
+			return r;
+		tp = &t;
+	}
 	struct pcon_container *cs[PCON_SPEC_MAX_HIERS];
 	int n = cli_open_all(c, spec, cs, PCON_SPEC_MAX_HIERS);
-	if (n < 0)
-		return 1;
-
-	int status = 0;
-	if (every) {
-		for (int i = 0; i < n; i++)
-			status |= get_all(cs[i], json);
-	} else if (optind < argc) {
-		status = get_knobs(cs, n, spec, argv + optind, argc - optind, false, values_only, json);
-	} else {
-		const char *const *all = pcon_knob_names();
-		int n_all = 0;
-		while (all[n_all])
-			n_all++;
-		status = get_knobs(cs, n, spec, (char **)all, n_all, true, values_only, json);
+	int status = n < 0 ? 1 : get_run(cs, n, spec, argv + optind, argc - optind, every, values_only, tp, all_json);
+	if (n > 0)
+		cli_close_all(cs, n);
+	if (tp) {
+		/* what could be read is printed beside the errors */
+		int r = n > 0 ? table_print(tp) : 0;
+		status = status ?: r;
+		table_free(tp);
 	}
-	cli_close_all(cs, n);
 	return status;
 }
 
@@ -220,20 +345,24 @@ struct assignment {
 	int which;      /* the container that takes it */
 };
 
-/* Print the error line of name=value on container ct (or spec). */
-static int set_fail(const char *where, const struct assignment *a, int err, const char *prefix)
+/* Print the one error line of name=value on where (the container as the
+ * user spelled it); suffix says what was written before, if anything. */
+static int set_fail(const char *where, bool root, const struct assignment *a, int err,
+		    const char *prefix, const char *suffix)
 {
 	char what[4600]; /* cli_fail escapes what would reach a terminal raw */
 	snprintf(what, sizeof(what), "%s: %s=%s", where, a->name, a->value);
 	if (knob_name_bad(a->name, err))
 		return cli_fail(what, "invalid knob name (a file name of the container: no '/', "
-				"no leading '.', no control characters)");
+				"no leading '.', no control characters)%s", suffix);
 	if (err == -EPERM && pcon_knob_refused(a->name))
-		return cli_fail(what, "refused: %s", pcon_knob_refused(a->name));
+		return cli_fail(what, "refused: %s%s", pcon_knob_refused(a->name), suffix);
+	if (err == -ENXIO && root)
+		return cli_fail(what, "the root container has no such knob%s", suffix);
 	const char *hint = pcon_knob_hint(a->name);
 	if ((err == -EINVAL || err == -ERANGE) && hint)
-		return cli_fail(what, "%s%s; accepted: %s", prefix, knob_meaning(err), hint);
-	return cli_fail(what, "%s%s", prefix, knob_meaning(err));
+		return cli_fail(what, "%s%s; accepted: %s%s", prefix, knob_meaning(err), hint, suffix);
+	return cli_fail(what, "%s%s%s", prefix, knob_meaning(err), suffix);
 }
 
 /* Find the container that takes a and check the value. 0 or an errno. */
@@ -252,28 +381,31 @@ static int set_check(struct pcon_container **cs, int n, struct assignment *a)
 	return err;
 }
 
+/* Check every assignment, then write them in order. One error line each,
+ * naming the container as spec spells it; nothing is written if any check
+ * fails. */
 static int set_knobs(struct pcon_container **cs, int n, const char *spec, struct assignment *as,
 		     int n_as)
 {
+	bool root = strcmp(cs[0]->path, "/") == 0;
 	int bad = 0;
 	for (int i = 0; i < n_as; i++) {
 		int r = set_check(cs, n, &as[i]);
 		if (r < 0) {
-			set_fail(n == 1 ? cli_name(cs[0]) : spec, &as[i], r, "");
+			set_fail(spec, root, &as[i], r, "", n_as > 1 ? " (nothing written)" : "");
 			bad++;
 		}
 	}
-	if (bad) {
-		fprintf(stderr, "pcon: %s: nothing written\n", spec);
+	if (bad)
 		return 1;
-	}
 	for (int i = 0; i < n_as; i++) {
 		int r = pcon_knob_set(cs[as[i].which], as[i].name, as[i].value);
 		if (r < 0) {
-			set_fail(cli_name(cs[as[i].which]), &as[i], r, "the kernel refused it: ");
+			char before[96] = "";
 			if (i > 0)
-				fprintf(stderr, "pcon: %s: the %d setting%s before it %s written\n",
-					spec, i, i == 1 ? "" : "s", i == 1 ? "was" : "were");
+				snprintf(before, sizeof(before), " (the %d setting%s before it %s written)",
+					 i, i == 1 ? "" : "s", i == 1 ? "was" : "were");
+			set_fail(spec, root, &as[i], r, "the kernel refused it: ", before);
 			return 1;
 		}
 	}
@@ -299,7 +431,7 @@ int cmd_set(struct cli *c, int argc, char **argv)
 		case 'h': help_set(); return 0;
 		case OPT_COPY_FROM: from = optarg; break;
 		case OPT_RAW: raw = true; break;
-		default: return cli_usage(argv[0], "unknown option");
+		default: return cli_bad_option(argv[0], argv);
 		}
 	}
 	if (raw && !from)
@@ -428,7 +560,7 @@ static void json_file(struct json *j, const char *name, const char *text)
 }
 
 /* Every readable file of c, sorted: "FILE: VALUE" lines or one JSON object. */
-static int get_all(const struct pcon_container *c, bool json)
+static int get_all(const struct pcon_container *c, bool json, struct table *t)
 {
 	char **names = NULL;
 	int n = pcon_container_files(c, &names);
@@ -439,15 +571,18 @@ static int get_all(const struct pcon_container *c, bool json)
 		json_obj_begin(&j, NULL);
 		json_name(&j, "container", cli_name(c));
 		json_obj_begin(&j, "files");
-	} else {
+	} else if (!t) {
 		printf("%s:\n", cli_name(c));
 	}
-	for (int i = 0; i < n; i++) {
+	int r = 0;
+	for (int i = 0; i < n && r == 0; i++) {
 		char *v = NULL;
 		if (pcon_knob_get(c, names[i], &v) < 0)
 			continue; /* write-only (cgroup.kill), or gone */
 		if (json)
 			json_file(&j, names[i], v);
+		else if (t)
+			r = knob_row(t, c, names[i], v);
 		else
 			print_value(names[i], v, false);
 		free(v);
@@ -458,7 +593,7 @@ static int get_all(const struct pcon_container *c, bool json)
 		json_done(&j);
 	}
 	pcon_strv_free(names);
-	return 0;
+	return r < 0 ? cli_errno(cli_name(c), r) : 0;
 }
 
 /* ---- set --copy-from ---- */
@@ -542,7 +677,7 @@ static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int
 	int r = collect(src, n, raw, &as);
 	cli_close_all(src, n);
 	struct pcon_container ***cs = calloc((size_t)n_dsts, sizeof(*cs));
-	int *ns = calloc((size_t)n_dsts, sizeof(int)), status = 0, refused = 0;
+	int *ns = calloc((size_t)n_dsts, sizeof(int)), status = 0;
 	if (r < 0 || !cs || !ns)
 		status = cli_fail(from, "out of memory");
 	/* Every destination is opened and every value checked before any write. */
@@ -552,13 +687,12 @@ static int copy_from(struct cli *c, const char *from, bool raw, char **dsts, int
 		for (int i = 0; ns[d] > 0 && i < as.n; i++) {
 			int e = set_check(cs[d], ns[d], &as.v[i]);
 			if (e < 0)
-				status = set_fail(dsts[d], &as.v[i], e, ""), refused++;
+				status = set_fail(dsts[d], !strcmp(cs[d][0]->path, "/"), &as.v[i], e, "",
+						  " (nothing written)");
 		}
 		if (ns[d] < 0)
 			status = 1;
 	}
-	if (refused)
-		fprintf(stderr, "pcon: %s: nothing written\n", from);
 	for (int d = 0; d < n_dsts && status == 0; d++)
 		status = set_knobs(cs[d], ns[d], dsts[d], as.v, as.n);
 	for (int d = 0; d < n_dsts && cs; d++) {

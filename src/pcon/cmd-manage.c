@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "pcon/owner.h"
+#include "table.h"
 
 
 /* Options common to these commands: -h and (for some) one flag letter. */
@@ -302,11 +303,13 @@ int cmd_remove(struct cli *c, int argc, char **argv)
 static void attach_help(void)
 {
 	printf("Usage: pcon attach HIER:PATH PID...\n"
-	       "       pcon attach --thread HIER:PATH TID...\n\n"
+	       "       pcon attach -T HIER:PATH TID...\n\n"
 	       "Move whole processes (all their threads) into the container in each\n"
-	       "hierarchy named. With --thread, move single threads (cgroup v1, or a\n"
-	       "threaded v2 container). Every id is checked before anything moves.\n\n"
-	       "  -t, --thread  the ids are thread ids\n");
+	       "hierarchy named. With -T, move single threads (cgroup v1, or a\n"
+	       "threaded v2 container). Every id is checked before anything moves.\n"
+	       "Options come before HIER:PATH.\n\n"
+	       "  -T, --threads, --thread  the ids are thread ids: move only those threads\n"
+	       "  -h, --help               show this help\n");
 }
 
 /* Parse a pid argument: a positive decimal that names a live task. */
@@ -333,12 +336,13 @@ static int parse_pid(struct cli *c, const char *s, pid_t *ret)
 int cmd_attach(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "thread", no_argument, NULL, 't' },
+		{ "threads", no_argument, NULL, 'T' },
+		{ "thread", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "+th", opts, attach_help, f);
+	int r = parse_flags(argc, argv, "+Th", opts, attach_help, f);
 	if (r >= 0)
 		return r;
 	bool thread = f[0];
@@ -380,42 +384,43 @@ int cmd_attach(struct cli *c, int argc, char **argv)
 
 static void exec_help(void)
 {
-	printf("Usage: pcon exec HIER:PATH... -- COMMAND [ARGS...]\n\n"
-	       "Run COMMAND inside the named containers: pcon moves itself into each,\n"
-	       "then executes COMMAND, so the command and every process it forks start\n"
-	       "inside. The exit status is COMMAND's; 127 if it was not found, 126 if\n"
-	       "it could not be executed.\n");
+	printf("Usage: pcon exec [OPTIONS] HIER:PATH [--] COMMAND [ARGS...]\n\n"
+	       "Run COMMAND inside the container, in each hierarchy named (several as\n"
+	       "HIER1,HIER2:PATH): pcon moves itself into each, then executes COMMAND,\n"
+	       "so the command and every process it forks start inside. Like cgexec,\n"
+	       "the first argument after HIER:PATH starts the command and pcon reads no\n"
+	       "option after HIER:PATH ('--' there is allowed and skipped). Containers of\n"
+	       "different paths: pcon exec cpu:/a pcon exec memory:/b COMMAND. The exit\n"
+	       "status is COMMAND's; 127 if it was not found, 126 if it could not be\n"
+	       "executed.\n\n"
+	       "  -h, --help  show this help\n");
 }
 
 int cmd_exec(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	bool f[4] = { 0 };
+	/* '+': options end at HIER:PATH; what follows is the command's */
 	int r = parse_flags(argc, argv, "+h", opts, exec_help, f);
 	if (r >= 0)
 		return r;
-	int dash = -1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			dash = i;
-			break;
-		}
-	if (dash < 0)
-		return cli_usage(argv[0], "missing '--' before the command");
-	if (dash == 1 || (optind > 1 && dash < optind - 1))
+	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
-	if (dash + 1 >= argc)
-		return cli_usage(argv[0], "no command given after '--'");
+	int cmd = optind + 1;
+	if (cmd < argc && strcmp(argv[cmd], "--") == 0)
+		cmd++;
+	if (cmd >= argc)
+		return cli_usage(argv[0], "no command given after '%s'", argv[optind]);
 
 	struct pcon_container **cts;
-	int n = cli_open_specs(c, argv + optind, dash - optind, &cts);
+	int n = cli_open_specs(c, argv + optind, 1, &cts);
 	if (n < 0)
 		return 1;
 	for (int k = 0; k < n; k++) {
 		r = pcon_container_attach(cts[k], getpid(), false);
 		if (r < 0) {
-			int rc = r == -ENOSPC ? cli_errno(cli_name(cts[k]), r)
-					      : cli_fail(cli_name(cts[k]), "cannot move pcon into it: %s",
+			int rc = r == -ENOSPC ? cli_errno(argv[optind], r)
+					      : cli_fail(argv[optind], "cannot move pcon into it: %s",
 							 strerror(-r));
 			cli_free_specs(cts, n);
 			return rc;
@@ -426,76 +431,137 @@ int cmd_exec(struct cli *c, int argc, char **argv)
 	c->p = NULL;
 	fflush(stdout);
 	cli_restore_nofile();
-	execvp(argv[dash + 1], argv + dash + 1);
+	execvp(argv[cmd], argv + cmd);
 	int err = errno;
-	cli_fail(argv[dash + 1], "%s", err == ENOENT ? "command not found" : strerror(err));
+	cli_fail(argv[cmd], "%s", err == ENOENT ? "command not found" : strerror(err));
 	exit(err == ENOENT ? 127 : 126);
 }
 
 /* ---- tasks ---- */
 
+enum { TCOL_PID, TCOL_TID, TCOL_CONTAINER, TCOL_COMMAND };
+
+static const struct tcol task_cols[] = {
+	[TCOL_PID] = { "PID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id (with -T: the thread's process)" },
+	[TCOL_TID] = { "TID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "thread id (with -T)" },
+	[TCOL_CONTAINER] = { "CONTAINER", 0.4, 0, SCOLS_JSON_STRING, "the container it is in, HIER:PATH" },
+	[TCOL_COMMAND] = { "COMMAND", 0.3, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "its command name (/proc/PID/comm)" },
+};
+#define N_TASK_COLS (sizeof(task_cols) / sizeof(task_cols[0]))
+
 static void tasks_help(void)
 {
-	printf("Usage: pcon tasks [--threads] [--json] HIER:PATH\n\n"
-	       "List the process ids in a container (its own, not its children's), one\n"
-	       "per line. With several hierarchies, each list follows a 'HIER:PATH:' line.\n\n"
-	       "  -T, --threads  list thread ids instead\n"
-	       "  --json         one JSON array of {container, pids|tids}\n");
+	printf("Usage: pcon tasks [-T] [OUTPUT OPTIONS] HIER:PATH...\n\n"
+	       "List the processes of containers (their own, not their children's), one\n"
+	       "row each. The default columns are PID (TID with -T), and CONTAINER when\n"
+	       "more than one container is listed (several names, or HIER1,HIER2:PATH).\n"
+	       "'pcon tasks -n HIER:PATH' prints the bare ids, one a line.\n\n"
+	       "  -T, --threads       list threads instead of processes\n"
+	       TABLE_HELP
+	       "  -h, --help          show this help\n");
+}
+
+/* A line of /proc/ID/FILE (comm, or status's "Tgid:"), NULL if it is gone. */
+static char *proc_line(int proc_fd, pid_t id, const char *file, const char *key)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "%d/%s", (int)id, file);
+	int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	char *at = buf;
+	if (key && !(at = strstr(buf, key)))
+		return NULL;
+	at += key ? strlen(key) : 0;
+	at += strspn(at, " \t");
+	return strndup(at, strcspn(at, "\n"));
+}
+
+static int task_row(struct cli *c, struct table *t, const struct pcon_container *ct, pid_t id,
+		    bool threads)
+{
+	struct libscols_line *ln = table_row(t, NULL);
+	if (!ln)
+		return -ENOMEM;
+	int proc = pcon_proc_fd(c->p), r;
+	if (threads) {
+		char *tgid = table_has(t, TCOL_PID) ? proc_line(proc, id, "status", "Tgid:") : NULL;
+		r = table_set(t, ln, TCOL_PID, tgid);
+		free(tgid);
+		r = r ?: table_set_u64(t, ln, TCOL_TID, (uint64_t)id);
+	} else {
+		r = table_set_u64(t, ln, TCOL_PID, (uint64_t)id);
+		r = r ?: table_set(t, ln, TCOL_TID, NULL);
+	}
+	r = r ?: table_set(t, ln, TCOL_CONTAINER, cli_name(ct)); /* escaped already */
+	if (r == 0 && table_has(t, TCOL_COMMAND)) {
+		char *comm = proc_line(proc, id, "comm", NULL);
+		r = table_set_name(t, ln, TCOL_COMMAND, comm); /* any bytes: escaped */
+		free(comm);
+	}
+	return r;
 }
 
 int cmd_tasks(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", no_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'j' },
+		TABLE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool f[4] = { 0 };
-	int r = parse_flags(argc, argv, "Tjh", opts, tasks_help, f);
-	if (r >= 0)
-		return r;
-	bool threads = f[0], json = f[1];
+	struct tout out = { 0 };
+	bool threads = false;
+	int o;
+	while ((o = getopt_long(argc, argv, ":T" TABLE_LETTERS "h", opts, NULL)) != -1) {
+		if (o == 'h') {
+			tasks_help();
+			return 0;
+		}
+		if (o == 'T')
+			threads = true;
+		else if (!tout_option(&out, o, optarg))
+			return cli_option_error(argv[0], argv, o);
+	}
+	if (out.list_columns)
+		return table_list_columns(task_cols, N_TASK_COLS, &out);
 	if (optind >= argc)
 		return cli_usage(argv[0], "no container named");
-	if (optind + 1 < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind + 1]);
 
-	struct pcon_container *cts[PCON_SPEC_MAX_HIERS];
-	int n = cli_open_all(c, argv[optind], cts, PCON_SPEC_MAX_HIERS);
+	/* Every container is opened first: a bad name anywhere prints nothing. */
+	struct pcon_container **cts;
+	int n = cli_open_specs(c, argv + optind, argc - optind, &cts);
 	if (n < 0)
 		return 1;
-	struct json j = { .f = stdout };
-	int rc = 0;
-	if (json)
-		json_arr_begin(&j, NULL);
+	const char *dflt = threads ? (n > 1 ? "TID,CONTAINER" : "TID") : (n > 1 ? "PID,CONTAINER" : "PID");
+	struct table t;
+	int rc = table_init(&t, argv[0], "tasks", task_cols, N_TASK_COLS, dflt, &out);
+	if (rc) {
+		cli_free_specs(cts, n);
+		return rc;
+	}
 	for (int k = 0; k < n && rc == 0; k++) {
-		pid_t *pids = NULL;
-		int m = pcon_container_tasks(cts[k], threads, &pids);
+		pid_t *ids = NULL;
+		int m = pcon_container_tasks(cts[k], threads, &ids);
 		if (m < 0) {
 			rc = cli_errno(cli_name(cts[k]), m);
 			break;
 		}
-		if (json) {
-			json_obj_begin(&j, NULL);
-			json_str(&j, "container", cli_name(cts[k]));
-			json_arr_begin(&j, threads ? "tids" : "pids");
-			for (int i = 0; i < m; i++)
-				json_u64(&j, NULL, (uint64_t)pids[i]);
-			json_arr_end(&j);
-			json_obj_end(&j);
-		} else {
-			if (n > 1)
-				printf("%s:\n", cli_name(cts[k]));
-			for (int i = 0; i < m; i++)
-				printf("%d\n", (int)pids[i]);
+		for (int i = 0; i < m && rc == 0; i++) {
+			int r = task_row(c, &t, cts[k], ids[i], threads);
+			if (r < 0)
+				rc = cli_errno(cli_name(cts[k]), r);
 		}
-		free(pids);
+		free(ids);
 	}
-	if (json && rc == 0) {
-		json_arr_end(&j);
-		json_done(&j);
-	}
-	cli_close_all(cts, n);
+	if (rc == 0)
+		rc = table_print(&t);
+	table_free(&t);
+	cli_free_specs(cts, n);
 	return rc;
 }

@@ -17,12 +17,12 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "hierarchies", cmd_hierarchies, "list the mounted cgroup hierarchies" },
-	{ "ls", cmd_ls, "show the tree of containers (-t: with their tasks)" },
+	{ "ls", cmd_ls, "show the tree of containers" },
 	{ "create", cmd_create, "create containers (and missing parents)" },
 	{ "remove", cmd_remove, "remove containers (-r: with their children)" },
 	{ "attach", cmd_attach, "move processes or threads into a container" },
 	{ "exec", cmd_exec, "run a command inside containers" },
-	{ "tasks", cmd_tasks, "list the processes or threads of a container" },
+	{ "tasks", cmd_tasks, "list the processes or threads of containers" },
 	{ "apply", cmd_apply, "make containers, knobs and owners as a file says" },
 	{ "snapshot", cmd_snapshot, "write the live containers in the format apply reads" },
 	{ "classify", cmd_classify, "move processes where the placement rules say" },
@@ -37,7 +37,7 @@ static const struct command {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: pcon [--socket PATH] COMMAND [ARGS...]\n\n"
+	fprintf(f, "Usage: pcon [-s PATH] COMMAND [ARGS...]\n\n"
 		   "Process containers on the kernel's cgroup v1 and v2 hierarchies.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -46,9 +46,11 @@ static void usage(FILE *f)
 		   "a bare /PATH means the default hierarchy (the v2 one if mounted).\n"
 		   "'pcon COMMAND --help' describes a command; 'man pcon' describes all.\n\n"
 		   "Options:\n"
-		   "  --socket PATH  pcond's socket (default $PCON_SOCKET or /run/pcon/pcond.sock)\n"
-		   "  -h, --help     show this help\n"
-		   "  -V, --version  show the version\n");
+		   "  -s, --socket PATH  pcond's socket (default $PCON_SOCKET or /run/pcon/pcond.sock)\n"
+		   "  -h, --help         show this help\n"
+		   "  -V, --version      show the version\n"
+		   "The same option letter means the same thing in every command (see\n"
+		   "CONVENTIONS in 'man pcon').\n");
 }
 
 static struct rlimit nofile_at_start;
@@ -81,7 +83,8 @@ int main(int argc, char **argv)
 	};
 	struct cli c = { .socket = getenv("PCON_SOCKET") };
 	int o;
-	while ((o = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	opterr = 0; /* pcon says it in its one-line form */
+	while ((o = getopt_long(argc, argv, "+:hVs:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
 			usage(stdout);
@@ -92,8 +95,14 @@ int main(int argc, char **argv)
 		case 's':
 			c.socket = optarg;
 			break;
+		case ':':
+			fprintf(stderr, "pcon: option '%s' needs a value (try 'pcon --help')\n", argv[optind - 1]);
+			return 2;
 		default:
-			fprintf(stderr, "Try 'pcon --help'.\n");
+			if (optopt > 0)
+				fprintf(stderr, "pcon: invalid option '-%c' (try 'pcon --help')\n", optopt);
+			else
+				fprintf(stderr, "pcon: invalid option '%s' (try 'pcon --help')\n", argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -113,8 +122,13 @@ int main(int argc, char **argv)
 
 	/* --help must work even where no cgroup file system is mounted. */
 	bool help = false;
-	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	/* exec's options end at its container: "-h" after it is the command's */
+	bool stops = cmd->run == cmd_exec || cmd->run == cmd_attach;
+	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (stops && argv[i][0] != '-')
+			break;
 		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+	}
 
 	/* PCON_SYSROOT points pcon at a fake /proc and cgroup tree (for tests). */
 	int r = help ? 0 : pcon_open(getenv("PCON_SYSROOT"), &c.p);

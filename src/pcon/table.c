@@ -133,7 +133,7 @@ int table_init(struct table *t, const char *cmd, const char *name, const struct 
 		r = cli_usage(cmd, "--output: no columns named");
 	else if (!out || *out == '+')
 		r = add_cols(t, cmd, dflt);
-	if (r == 0 && out)
+	if (r == 0 && out && *out)
 		r = add_cols(t, cmd, out + (*out == '+'));
 	if (r == 0 && scols_table_get_ncols(t->tb) == 0)
 		r = cli_usage(cmd, "--output: no columns named");

@@ -45,12 +45,15 @@ static void help(void)
 	       "and as OpenMetrics for Prometheus; fan the kernel's process events out to\n"
 	       "subscribers (pcon events).\n\n"
 	       "  -s, --socket=PATH          API socket (default $PCON_SOCKET or %s)\n"
-	       "  -m, --metrics=[ADDR:]PORT  serve /metrics over HTTP (ADDR defaults to\n"
-	       "                             127.0.0.1; [::1]:PORT for IPv6)\n"
+	       "  -m, --metrics=[ADDR:]PORT  serve /metrics over HTTP: PORT 1..65535, ADDR an\n"
+	       "                             IPv4 address or host name, or [IPv6] (default\n"
+	       "                             127.0.0.1): 9100, 0.0.0.0:9100, [::1]:9100\n"
 	       "  -H, --hierarchy=LIST       watch only these hierarchies (cpu,memory,unified;\n"
 	       "                             repeatable; default: all)\n"
-	       "  -b, --backend=NAME         task-state backend: auto, proc, bpf, kernel\n"
-	       "  -n, --max-containers=N     track at most N containers (default 10000)\n"
+	       "  -B, --backend=NAME         task-state backend: auto, proc, bpf, kernel\n"
+	       "                             (kernel's cgroupstats counts v1 hierarchies\n"
+	       "                             only: a v2 one is counted from /proc)\n"
+	       "      --max-containers=N     track at most N containers (default 10000)\n"
 	       "      --max-clients=N        serve at most N API connections at once, a\n"
 	       "                             sixteenth of them (at least 4) kept for root\n"
 	       "                             (default 256)\n"
@@ -72,91 +75,168 @@ static void help(void)
 	       "  -V, --version              show the version\n", PCOND_SOCKET_DEFAULT);
 }
 
-static int parse_size(const char *s, size_t *ret)
+#define SIZE_OPT_MAX 100000000ULL
+
+/* A count option: 1..SIZE_OPT_MAX. 0, or 1 with the error logged naming it. */
+static int parse_size(const char *opt, const char *s, size_t *ret)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v == 0 || v > 100000000ULL || s[0] == '-')
-		return -EINVAL;
+	if (errno || end == s || *end || v == 0 || v > SIZE_OPT_MAX || s[0] == '-')
+		return pcond_fail("%s: '%s' is not a number from 1 to %llu", opt, s, SIZE_OPT_MAX);
 	*ret = (size_t)v;
+	return 0;
+}
+
+/* --metrics [ADDR:]PORT or [IPv6]:PORT: the port must be 1..65535 (getaddrinfo
+ * would take 99999 modulo 65536, or 0 for any free port). 0, or 1 logged. */
+static int check_metrics(const char *spec)
+{
+	const char *port = spec;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close[1] != ':')
+			return pcond_fail("--metrics: '%s' is not [ADDR:]PORT ([IPv6]:PORT for IPv6)", spec);
+		port = close + 2;
+	} else if (strrchr(spec, ':')) {
+		port = strrchr(spec, ':') + 1;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(port, &end, 10);
+	if (errno || end == port || *end || port[0] < '0' || port[0] > '9' || v < 1 || v > 65535)
+		return pcond_fail("--metrics: '%s': the port must be a number from 1 to 65535 "
+				  "(PORT, ADDR:PORT or [IPv6]:PORT)", spec);
 	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
+	enum { OPT_MAX_CONTAINERS = 0x100, OPT_MAX_CLIENTS, OPT_MAX_PER_UID, OPT_MAX_HTTP,
+	       OPT_REQUEST_TIMEOUT, OPT_LOG_LEVEL, OPT_RULES };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
 		{ "hierarchy", required_argument, NULL, 'H' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "max-containers", required_argument, NULL, 'n' },
-		{ "max-clients", required_argument, NULL, 'C' },
-		{ "max-clients-per-uid", required_argument, NULL, 'U' },
-		{ "max-http-clients", required_argument, NULL, 'T' },
-		{ "request-timeout", required_argument, NULL, 'R' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "rules", required_argument, NULL, 'r' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "max-containers", required_argument, NULL, OPT_MAX_CONTAINERS },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "max-clients-per-uid", required_argument, NULL, OPT_MAX_PER_UID },
+		{ "max-http-clients", required_argument, NULL, OPT_MAX_HTTP },
+		{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:m:H:b:n:hV", lo, NULL)) != -1) {
+	/* Letters only where pcon's convention gives one (-s, -m, -H, -B). */
+	while ((c = getopt_long(argc, argv, ":s:m:H:B:hV", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': o->socket = optarg; break;
-		case 'r': o->rules = optarg; break;
-		case 'm': o->metrics = optarg; break;
+		case 's':
+			if (!*optarg)
+				return pcond_fail("--socket: '': an empty path (give a file name)");
+			o->socket = optarg;
+			break;
+		case OPT_RULES: o->rules = optarg; break;
+		case 'm':
+			if (check_metrics(optarg) != 0)
+				return 1;
+			o->metrics = optarg;
+			break;
 		case 'H':
 			for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t;
 			     t = strtok_r(NULL, ",", &save)) {
 				if (o->n_tokens == MAX_TOKENS)
-					return pcond_fail("--hierarchy: too many hierarchies");
+					return pcond_fail("--hierarchy: more than %d hierarchies named", MAX_TOKENS);
 				o->tokens[o->n_tokens++] = t;
 			}
 			break;
-		case 'b':
+		case 'B':
 			o->backend = pcon_backend_from_string(optarg);
 			if ((int)o->backend < 0)
-				return pcond_fail("--backend: %s: not one of auto, proc, bpf, kernel", optarg);
+				return pcond_fail("--backend: '%s' is not one of auto, proc, bpf, kernel", optarg);
 			break;
-		case 'n':
-			if (parse_size(optarg, &o->cap) < 0)
-				return pcond_fail("--max-containers: %s: not a positive number", optarg);
+		case OPT_MAX_CONTAINERS:
+			if (parse_size("--max-containers", optarg, &o->cap) != 0)
+				return 1;
 			break;
-		case 'C':
-			if (parse_size(optarg, &o->max_clients) < 0)
-				return pcond_fail("--max-clients: %s: not a positive number", optarg);
+		case OPT_MAX_CLIENTS:
+			if (parse_size("--max-clients", optarg, &o->max_clients) != 0)
+				return 1;
 			break;
-		case 'U':
-			if (parse_size(optarg, &o->max_per_uid) < 0)
-				return pcond_fail("--max-clients-per-uid: %s: not a positive number", optarg);
+		case OPT_MAX_PER_UID:
+			if (parse_size("--max-clients-per-uid", optarg, &o->max_per_uid) != 0)
+				return 1;
 			break;
-		case 'R':
-			if (parse_size(optarg, &o->request_sec) < 0 || o->request_sec > 3600)
-				return pcond_fail("--request-timeout: %s: not a number of seconds (1-3600)", optarg);
+		case OPT_REQUEST_TIMEOUT:
+			if (parse_size("--request-timeout", optarg, &o->request_sec) != 0)
+				return 1;
+			if (o->request_sec > 3600)
+				return pcond_fail("--request-timeout: '%s' is not a number of seconds from 1 to 3600", optarg);
 			break;
-		case 'T':
-			if (parse_size(optarg, &o->max_http) < 0)
-				return pcond_fail("--max-http-clients: %s: not a positive number", optarg);
+		case OPT_MAX_HTTP:
+			if (parse_size("--max-http-clients", optarg, &o->max_http) != 0)
+				return 1;
 			break;
-		case 'L': {
+		case OPT_LOG_LEVEL: {
 			int l = pcond_log_level_from_string(optarg);
 			if (l < 0)
-				return pcond_fail("--log-level: %s: not one of err, warning, notice, info, debug", optarg);
+				return pcond_fail("--log-level: '%s' is not one of err, warning, notice, info, debug", optarg);
 			pcond_log_set_level(l);
 			break;
 		}
 		case 'h': help(); exit(0);
 		case 'V': printf("pcond %s\n", PCOND_VERSION); exit(0);
-		case ':': return pcond_fail("%s: needs a value (try 'pcond --help')", argv[optind - 1]);
-		default: return pcond_fail("%s: unknown option (try 'pcond --help')", argv[optind - 1]);
+		case ':': return pcond_fail("option '%s' needs a value (try 'pcond --help')", argv[optind - 1]);
+		default:
+			if (optopt > 0 && optopt < 0x100)
+				return pcond_fail("invalid option '-%c' (try 'pcond --help')", optopt);
+			return pcond_fail("invalid option '%s' (try 'pcond --help')", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return pcond_fail("%s: unexpected argument (try 'pcond --help')", argv[optind]);
+		return pcond_fail("unexpected argument '%s' (try 'pcond --help')", argv[optind]);
 	return 0;
+}
+
+/* Every --hierarchy name must name a mounted hierarchy: 0, or 1 with the
+ * unknown name and the known ones logged. */
+static int check_hierarchies(struct pcon *p, const struct opts *o)
+{
+	for (size_t i = 0; i < o->n_tokens; i++) {
+		const struct pcon_hier *h;
+		if (pcon_hier_find(p, o->tokens[i], &h) == 0)
+			continue;
+		char known[1024] = "";
+		size_t n, w = 0;
+		const struct pcon_hier *all = pcon_hiers(p, &n);
+		for (size_t k = 0; k < n && w < sizeof(known); k++)
+			w += (size_t)snprintf(known + w, sizeof(known) - w, "%s%s", k ? ", " : "", all[k].name);
+		return pcond_fail("--hierarchy: no hierarchy named '%s' is mounted (known: %s)",
+				  o->tokens[i], known);
+	}
+	return 0;
+}
+
+/* "proc" when every hierarchy used one backend, else "cpu: kernel, unified: proc". */
+static void backends_said(const struct tracker *t, char *buf, size_t size)
+{
+	bool same = true;
+	for (size_t i = 1; i < t->n_trees; i++)
+		same &= t->trees[i].used == t->trees[0].used;
+	if (same) {
+		snprintf(buf, size, "%s", pcon_backend_to_string(t->n_trees ? t->trees[0].used : t->used));
+		return;
+	}
+	size_t w = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->n_trees && w < size; i++)
+		w += (size_t)snprintf(buf + w, size - w, "%s%s: %s", i ? ", " : "", t->trees[i].h->name,
+				      pcon_backend_to_string(t->trees[i].used));
 }
 
 /* Descriptors pcond needs besides containers and clients: its loop, the
@@ -341,6 +421,10 @@ int main(int argc, char **argv)
 	}
 	/* What no container may take is the proc backend's, for kept stat files. */
 	pcon_taskstate_set_fd_budget(d.p, d.fd_budget - o.cap);
+	if (check_hierarchies(d.p, &o) != 0) {
+		pcon_close(d.p);
+		return 1;
+	}
 	r = tracker_init(&d.tr, d.p, o.n_tokens ? o.tokens : NULL, o.backend, o.cap);
 	if (r < 0) {
 		tracker_done(&d.tr);
@@ -362,9 +446,10 @@ int main(int argc, char **argv)
 		rc = listen_http(&d, o.metrics);
 	if (rc == 0) {
 		pcond_sample(&d, 0);
+		char backends[512];
+		backends_said(&d.tr, backends, sizeof(backends));
 		pcond_log(LOG_INFO, "watching %zu hierarchies, %zu containers (backend %s); "
-			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked,
-			  pcon_backend_to_string(d.tr.used),
+			  "socket %s%s%s", d.tr.n_trees, d.tr.tracked, backends,
 			  d.activated ? "from the service manager" : o.socket,
 			  d.http.fd >= 0 ? ", metrics on " : "",
 			  d.http.fd < 0 ? "" : http_passed ? "the passed socket" : o.metrics);

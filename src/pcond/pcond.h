@@ -49,6 +49,8 @@ struct node {
 struct tree {
 	const struct pcon_hier *h;
 	struct node *root;
+	enum pcon_backend used; /* what answered its last read: per hierarchy,
+				   as the kernel backend counts v1 ones only */
 	char *self_path; /* container of pcond's own thread here, or NULL */
 };
 

@@ -212,7 +212,7 @@ static int take_snap(struct tracker *t, struct tree *tr, struct pcon_tsnap **ret
 		return r;
 	struct pcon_taskstate_info info;
 	pcon_tsnap_info(*ret, &info);
-	t->used = info.backend;
+	t->used = tr->used = info.backend;
 	t->walk = info.walk;
 	return 0;
 }

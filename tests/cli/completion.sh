@@ -16,6 +16,10 @@ check "commands: s -> stats, snapshot, set" bash -c "grep -qx stats <<<'$out' &&
 check "commands: st -> stats alone" [ "$(complete_words pcon st)" = stats ]
 out=$(complete_words pcon stats --b)
 check "a command's options: stats --b -> --backend" grep -qx -- --backend <<<"$out"
+out=$(complete_words pcon attach -)
+check "attach's options: -T, --threads" bash -c "grep -qx -- -T <<<'$out' && grep -qx -- --threads <<<'$out' && ! grep -qx -- -t <<<'$out'"
+out=$(complete_words pcon exec /x sle)
+check "exec: after the container, a command (sle -> sleep)" grep -qx sleep <<<"$out"
 out=$(complete_words pcon stats u)
 v2=$(hierarchies_json | jq -r '[.[] | select(.version == 2)][0].name // empty')
 [ -n "$v2" ] && check "hierarchies: u -> $v2:/" grep -qx "$v2:/" <<<"$(complete_words pcon stats "${v2:0:1}")"

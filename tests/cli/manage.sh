@@ -64,8 +64,9 @@ for H in "${hiers[@]}"; do
 	# --- attach / tasks ---
 	sleep 60 & pid=$!
 	check "$H: attach a process" $PCON attach "$C/x/y" $pid
-	check "$H: tasks lists it" [ "$($PCON tasks "$C/x/y")" = "$pid" ]
-	check "$H: tasks --json" jq -e ".[0].pids == [$pid]" <<<"$($PCON tasks --json "$C/x/y")"
+	check "$H: tasks lists it under a header" [ "$($PCON tasks --raw "$C/x/y")" = "$(printf 'PID\n%s' $pid)" ]
+	check "$H: tasks -n: the id alone" [ "$($PCON tasks -n "$C/x/y")" = "$pid" ]
+	check "$H: tasks --json" jq -e ".tasks == [{\"pid\": $pid, \"tid\": null}] or .tasks == [{\"pid\": $pid}]" <<<"$($PCON tasks --json "$C/x/y")"
 	check "$H: ls -P shows pid and command" grep -Eq "^└─sleep 60 +$pid\$" <<<"$(LC_ALL=C.UTF-8 $PCON ls -P -n -o NAME,PID "$C/x/y")"
 	check "$H: ls -P --json: the process is a child row" \
 		jq -e ".containers[0].children == [{\"name\": \"sleep 60\", \"pid\": $pid, \"command\": \"sleep 60\"}]" \
@@ -75,7 +76,7 @@ for H in "${hiers[@]}"; do
 	fails_with "$H: attach a missing pid" "no such process" $PCON attach "$C" 4194304
 	fails_with "$H: attach a bad pid" "not a process id" $PCON attach "$C" 12abc
 	fails_with "$H: attach with one bad pid moves nothing" "not a process id" $PCON attach "$C" $pid -5
-	check "$H: ... the good pid stayed" [ "$($PCON tasks "$C/x/y")" = "$pid" ]
+	check "$H: ... the good pid stayed" [ "$($PCON tasks -n "$C/x/y")" = "$pid" ]
 	kill $pid; wait $pid 2>/dev/null
 	check "$H: remove -r after the task left" $PCON remove -r "$C"
 	check "$H: tree is gone" [ ! -e "$mount/$PFX-a" ]
@@ -114,7 +115,7 @@ fi
 # --- other bad input ---
 fails_with "unknown hierarchy" "no hierarchy named 'nosuch'" $PCON create "nosuch:/$PFX-x"
 fails_with "unknown command" "unknown command" $PCON frobnicate
-fails_with "exec without --" "missing '--'" $PCON exec "/$PFX-x" true
+fails_with "exec without -- names the missing container" "/$PFX-x: no such container" $PCON exec "/$PFX-x" true
 check "--help exits 0" $PCON --help
 for cmd in hierarchies ls create remove attach exec tasks get set stats; do
 	check "$cmd --help exits 0 and says Usage" bash -c "$PCON $cmd --help | grep -q '^Usage: pcon $cmd'"

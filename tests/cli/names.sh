@@ -73,8 +73,10 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 		$PCON tasks "$p" >/dev/null && fed=$((fed + 1))
 	done < <(jq -r '.containers[0].children[].path' <<<"$j")
 	check "$H: every JSON path addresses its container" [ $fed -eq $(( ${#typed[@]} + 1 )) ]
+	# (pcon tasks run inside the container lists itself)
 	check "$H: tasks --json names it escaped" \
-		jq -e '.[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' <<<"$($PCON tasks --json "$C/tab\\tname")"
+		jq -e '.tasks[0].container == "'"$H"':/'"$PFX"'-n/tab\\tname"' \
+		<<<"$($PCON exec "$C/tab\\tname" $PCON tasks --json -o PID,CONTAINER "$C/tab\\tname")"
 
 	# --- events name the container escaped, text and JSON ---
 	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
@@ -126,7 +128,7 @@ sys.exit(0 if evs and all(e["container"].endswith("/tab\\tname") for e in evs if
 	check "$H: root: ls exits 0" [ $rc -eq 0 ]
 	check "$H: root: ls lists the covered container" grep -qxF "├─cov" <<<"$out"
 	check "$H: root: ... and its child" grep -qxF "│ └─in" <<<"$out"
-	check "$H: root: tasks of the covered container" [ "$($PCON tasks "$C/cov" | wc -l)" -eq 1 ]
+	check "$H: root: tasks of the covered container" [ "$($PCON tasks -n "$C/cov" | wc -l)" -eq 1 ]
 	t=$($PCON stats --json -r -b proc "$C" | jq .total)
 	check "$H: root: its threads count in the parent (proc walk)" [ "$t" = 2 ]
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups $PCON ls -n -o NAME "$C" 2>/tmp/pcon-err.$$); rc=$?
@@ -207,7 +209,7 @@ for H in "${hiers[@]}"; do
 		check "$H: ... pointing to pcon attach" grep -q "^pcon: .*$f=$s: refused: .*pcon attach" <<<"$out"
 	done
 	check "$H: ... and moved nothing" [ "$(cat /proc/$s/cgroup)" = "$before" ]
-	check "$H: ... the container is still empty" [ -z "$($PCON tasks "$C")" ]
+	check "$H: ... the container is still empty" [ -z "$($PCON tasks -n "$C")" ]
 	$PCON attach "$C" $s
 	out=$($PCON set "$C" cgroup.kill=1 2>&1); rc=$?
 	check "$H: set cgroup.kill=1 is refused" bash -c "[ $rc -ne 0 ] && grep -q 'refused: writing it kills' <<<'$out'"

@@ -17,7 +17,7 @@ for _ in 1 2; do
 	pids+=($!)
 	$PCON attach "$C" $! >/dev/null
 done
-$PCOND --socket "$dir/s" -H "cpu${v2:+,$v2}" ${PCOND_BACKEND:+-b $PCOND_BACKEND} 2>"$dir/log" &
+$PCOND --socket "$dir/s" -H "cpu${v2:+,$v2}" ${PCOND_BACKEND:+-B $PCOND_BACKEND} 2>"$dir/log" &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$dir/s" ] && break; sleep 0.1; done
 

@@ -36,12 +36,15 @@ vg_ok "bad option" 2 ls --bogus
 if [ "$(id -u)" -eq 0 ]; then
 	vg_ok "create" 0 create "/$PFX-v/a/b"
 	vg_ok "tasks" 0 tasks --json "/$PFX-v/a"
+	vg_ok "tasks of two, every column" 0 tasks -o PID,TID,CONTAINER,COMMAND "/$PFX-v/a" "/$PFX-v/a/b"
 	vg_ok "remove refused" 1 remove "/$PFX-v"
 	vg_ok "remove -r" 0 remove -r "/$PFX-v"
 	"$P" create "/$PFX-w"
 	vg_ok "exec" 0 exec "/$PFX-w" -- true
 	vg_ok "exec of a missing command" 127 exec "/$PFX-w" -- /nonexistent
 	vg_ok "get" 0 get cpu:/ cpu.weight
+	vg_ok "get, the table" 0 get -o CONTAINER,KNOB,VALUE cpu:/ cpu.weight cpu.stat
+	vg_ok "get -J" 0 get -J cpu:/
 	vg_ok "set refused" 1 set cpu:/ cpu.weight=0
 	# valgrind does not model the bpf() commands that load and run an eBPF
 	# iterator (the bpf backend runs under ASan instead): proc and kernel here.

@@ -62,15 +62,22 @@ if [ -x "$PCON_PLAIN" ]; then
 fi
 
 # top -b: plain text, one block per iteration, rows for our containers
-$PCON top -b -n 2 -d 0.2 "unified:/$PFX" >"$out"
-check "top -b: two headers" [ "$(grep -c '^Container' "$out")" = 2 ]
+# (a socket nobody listens on: a pcond at the default one would answer)
+$PCON --socket "/tmp/$PFX-none.sock" top -b -c 2 -d 0.2 "unified:/$PFX" >"$out"
+check "top -b: two headers" [ "$(grep -c '^CONTAINER' "$out")" = 2 ]
 check "top -b: a row for /a" grep -q "^unified:/$PFX/a " "$out"
 check "top -b: no terminal control" bash -c "! grep -q $'\e' '$out'"
 check "top -b: load is '-' without pcond" bash -c "awk '/\\/a /{print \$8}' '$out' | grep -qx -- -"
-timeout 2 $PCON top -b -n 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
+timeout 2 $PCON top -b -c 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
 check "top -b: a delay past 4294 s is waited (rc=$rc)" [ $rc = 124 ] && [ ! -s "$out" ]
-fails_with "top: bad order" "invalid order" $PCON top -b -o bogus
-fails_with "top: no terminal" "needs a terminal" $PCON top -n 1 </dev/null
+fails_with "top: bad sort key" "top: --sort: unknown sort key 'bogus'" $PCON top -b --sort bogus
+fails_with "top: --order is --sort" "top: --order: unknown sort key 'x'" $PCON top -b --order x
+fails_with "top: bad column" "top: unknown column 'bogus'" $PCON top -b -o bogus
+fails_with "top: -J without -b" "--json goes with -b" $PCON top -J
+fails_with "top: bad delay" "top: --delay: '0' is out of range" $PCON top -b -d 0
+fails_with "top: --iterations is --count" "top: --iterations: 'x' is not a whole number" $PCON top -b --iterations x
+fails_with "top: -c without its value" "option '-c' needs a value" $PCON top -b -c
+fails_with "top: no terminal" "needs a terminal" $PCON top -c 1 </dev/null
 
 # screen_until [-n] TARGET ERE: the pane of TARGET once it shows ERE
 # (-n: once it no longer does), polling for at most 20 s: no fixed sleep, so
@@ -94,11 +101,11 @@ if command -v tmux >/dev/null; then
 	tmux -L "$SOCK" new-session -d -s hold "sleep 600"
 	tmux -L "$SOCK" new-session -d -s main -x 150 -y 30 "$PCON_PLAIN top -d 0.3 unified:/$PFX; sleep 2"
 	screen=$(screen_until main "unified:/$PFX/b")
-	if grep -q "sorted by cpu" <<<"$screen" && grep -q "unified:/$PFX/b" <<<"$screen"; then ok "top in tmux: rows and header"
+	if grep -q "sorted by %CPU" <<<"$screen" && grep -q "unified:/$PFX/b" <<<"$screen"; then ok "top in tmux: rows and header"
 	else not_ok "top in tmux"; sed 's/^/#   /' <<<"$screen"; fi
 	tmux -L "$SOCK" send-keys -t main p
-	screen=$(screen_until main "sorted by path")
-	check "top in tmux: 'p' sorts by path" grep -q "sorted by path" <<<"$screen"
+	screen=$(screen_until main "sorted by CONTAINER")
+	check "top in tmux: 'p' sorts by path" grep -q "sorted by CONTAINER" <<<"$screen"
 	rows=$(grep -o "unified:/$PFX[^ ]*" <<<"$screen" | tail -n +2 | tr '\n' ' ')
 	check "top in tmux: path order" [ "$rows" = "unified:/$PFX unified:/$PFX/a unified:/$PFX/b " ]
 	tmux -L "$SOCK" send-keys -t main q
@@ -111,10 +118,10 @@ if command -v tmux >/dev/null; then
 	if [ "$(hierarchies_json | jq -r --arg m "$M" '.[] | select(.name == $m) | .version')" = 2 ]; then
 		skip "top in tmux: reversed, unknown CPU last" "memory is on v2 here: every container has cpu.stat, no CPU is unknown"
 	else
-		tmux -L "$SOCK" new-session -d -s rev -x 150 -y 30 "$PCON_PLAIN top -d 0.3 memory:/$PFX/r; sleep 2"
+		tmux -L "$SOCK" new-session -d -s rev -x 150 -y 30 "$PCON_PLAIN top -d 0.3 -o container,%cpu,memory memory:/$PFX/r; sleep 2"
 		# until a's CPU is known (a rate needs two samples)
 		screen_until rev "$M:/$PFX/r/a .*[0-9]\.[0-9]{2} +[0-9.]+[KMGT]?B\$" >/dev/null
-		tmux -L "$SOCK" send-keys -t rev r
+		tmux -L "$SOCK" send-keys -t rev R
 		screen=$(screen_until rev "(reversed)")
 		last=$(grep -o "$M:/$PFX/r[^ ]*" <<<"$screen" | tail -n 1)
 		if grep -q "(reversed)" <<<"$screen" && [ "$last" = "$M:/$PFX/r/b" ]; then ok "top in tmux: reversed, unknown CPU last"
@@ -122,8 +129,8 @@ if command -v tmux >/dev/null; then
 		tmux -L "$SOCK" send-keys -t rev q
 	fi
 	# a resized terminal is drawn again at once, not at the next refresh
-	tmux -L "$SOCK" new-session -d -s rsz -x 150 -y 5 "$PCON_PLAIN top -d 60 -o path memory:/$PFX/r; sleep 2"
-	screen_until rsz "sorted by path" >/dev/null
+	tmux -L "$SOCK" new-session -d -s rsz -x 150 -y 5 "$PCON_PLAIN top -d 60 --sort path memory:/$PFX/r; sleep 2"
+	screen_until rsz "sorted by CONTAINER" >/dev/null
 	tmux -L "$SOCK" resize-window -t rsz -x 150 -y 20
 	screen=$(screen_until rsz "$M:/$PFX/r/b")
 	if grep -q "$M:/$PFX/r/b" <<<"$screen"; then ok "top in tmux: redrawn on resize"

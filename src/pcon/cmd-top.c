@@ -207,7 +207,8 @@ static size_t col_width(const struct top *t, int c)
 
 /*
  * Fit the columns of list to a screen `screen` wide, as systemd-cgtop and
- * htop do: names are shortened first (down to 20 columns), then columns are
+ * htop do: names are shortened first (down to half the screen, at least 20
+ * columns), then columns are
  * left out from the right (never the names nor the sort column). Returns
  * the new list; *name_w: the width for the names (0: as they are).
  */
@@ -230,7 +231,8 @@ static char *fit(const struct top *t, const char *list, int screen, size_t *name
 		else
 			used += w[i] + 1;
 	}
-	size_t min_names = names < 20 ? names : 20;
+	size_t half = screen / 2 > 20 ? (size_t)screen / 2 : 20;
+	size_t min_names = names < half ? names : half;
 	for (int i = n - 1; i >= 0 && used + min_names > (size_t)screen; i--)
 		if (ids[i] != TC_CONTAINER && ids[i] != t->sort) {
 			used -= w[i] + 1;

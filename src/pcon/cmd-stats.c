@@ -86,7 +86,7 @@ static const struct tcol cols[] = {
 
 static void stats_help(void)
 {
-	printf("Usage: pcon stats [OPTIONS] [HIER:PATH...]\n\n"
+	printf("Usage: pcon stats [OPTIONS] [OUTPUT OPTIONS] [HIER:PATH...]\n\n"
 	       "Count the threads of each container by state. One container prints\n"
 	       "  sleeping S, blocked B, running R, stopped T, uninterruptible D\n"
 	       "then ', idle I' and ', other O' where those are not 0, so that the line\n"

@@ -55,7 +55,7 @@ static const double delays[] = { 0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 30, 60 };
 
 static void top_help(void)
 {
-	printf("Usage: pcon top [OPTIONS] [HIER:PATH]\n\n"
+	printf("Usage: pcon top [OPTIONS] [OUTPUT OPTIONS] [HIER:PATH]\n\n"
 	       "A live view of containers: one row per container below HIER:PATH\n"
 	       "(default: the default hierarchy's root) with its threads (or processes)\n"
 	       "by state R S D T and IO (waiting on I/O), its descendants included, load\n"
@@ -571,7 +571,7 @@ static int parse_args(struct top *t, int argc, char **argv)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage("top", "one container at most");
-	if (!t->batch && (t->out.json || t->out.raw))
+	if (!t->batch && !t->out.list_columns && (t->out.json || t->out.raw))
 		return cli_usage("top", "%s goes with -b (batch mode)", t->out.json ? "--json" : "--raw");
 	/* a bad -o is said now, not once the screen is up */
 	struct table tb;

@@ -72,6 +72,9 @@ check "top -b: no terminal control" bash -c "! grep -q $'\e' '$out'"
 check "top -b: load is '-' without pcond" bash -c "awk '/\\/a /{print \$8}' '$out' | grep -qx -- -"
 timeout 2 $PCON top -b -c 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
 check "top -b: a delay past 4294 s is waited (rc=$rc)" [ $rc = 124 ] && [ ! -s "$out" ]
+cols=$($PCON top --list-columns)
+check "top --list-columns: every column with its help" bash -c 'for c in CONTAINER TASKS R S D T IO LOAD1 LOAD5 LOAD15 %CPU MEMORY INPUT/S OUTPUT/S CPU-SOME MEM-SOME MEM-FULL IO-SOME; do
+	grep -Eq "^$c +(string|number) +[^ ]" <<<"$1" || exit 1; done' - "$cols"
 fails_with "top: bad sort key" "top: --sort: unknown sort key 'bogus'" $PCON top -b --sort bogus
 fails_with "top: --order is --sort" "top: --order: unknown sort key 'x'" $PCON top -b --order x
 fails_with "top: bad column" "top: unknown column 'bogus'" $PCON top -b -o bogus

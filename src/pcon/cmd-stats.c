@@ -1,6 +1,7 @@
 /* pcon stats: task-state counts of containers (running, sleeping, blocked...). */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,6 +541,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (depth_given && !s.tree && optind < argc)
 		return cli_usage("stats", "--depth goes with --tree (or no container: every tree)");
 	s.table = s.tree || s.out.output || s.out.json || s.out.raw || s.out.noheadings;
+	setlocale(LC_CTYPE, ""); /* tree lines and names in UTF-8 where the terminal is */
 	if (count < 0 && delay < 0)
 		count = 1;
 	if (delay < 0)

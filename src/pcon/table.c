@@ -110,8 +110,10 @@ int table_init(struct table *t, const char *cmd, const char *name, const struct 
 		return cli_fail(cmd, "out of memory");
 	apply_format(t->tb, o);
 	const char *out = o->output;
-	if (out && !*out)
+	if (out && !*out) {
+		table_free(t);
 		return cli_usage(cmd, "--output: no columns named");
+	}
 	int r = 0;
 	if (!out || *out == '+')
 		r = add_cols(t, cmd, dflt);

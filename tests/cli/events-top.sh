@@ -140,6 +140,10 @@ elif [ ! -e "/sys/dev/block/$mm" ]; then
 else
 	H=$(jq -r .name <<<"$IO"); dir=$(jq -r .mount <<<"$IO")/$PFX-io
 	$PCON create "$H:/$PFX-io" >/dev/null
+fi
+if [ -n "$IO" ] && [ -e "/sys/dev/block/$mm" ] && [ "$(jq -r .version <<<"$IO")" = 2 ] && [ ! -e "$dir/io.stat" ]; then
+	skip "top: Input/s, Output/s" "the io controller is not enabled below the v2 root here (its cgroup.subtree_control)"
+elif [ -n "$IO" ] && [ -e "/sys/dev/block/$mm" ]; then
 	# v1 blkio counts nothing on Linux 6.9+ until a throttle limit is set
 	# on the device once: one no disk reaches, on this container only
 	if [ "$(jq -r .version <<<"$IO")" = 1 ]; then

@@ -17,6 +17,9 @@ fails_with "a missing value is said so (long)" "option '--backend' needs a value
 fails_with "an unknown option is said so" "invalid option '--nope'" $PCON stats --nope /
 fails_with "--depth without --tree" "--depth goes with --tree" $PCON stats --depth 1 /
 fails_with "unknown hierarchy" "no hierarchy named" $PCON stats nohier:/
+fails_with "-o '': no columns" "stats: --output: no columns named" $PCON stats -o '' /
+fails_with "top -o '': no columns" "top: --output: no columns named" $PCON top -b -o ''
+fails_with "an unknown column" "stats: unknown column 'FOO'" $PCON stats -o running,FOO /
 many=(); for i in $(seq 70); do many+=(/); done
 check "every one of 70 containers named is shown" \
 	[ "$($PCON stats -B proc "${many[@]}" | wc -l)" -eq 70 ]

@@ -208,9 +208,9 @@ static size_t col_width(const struct top *t, int c)
 /*
  * Fit the columns of list to a screen `screen` wide, as systemd-cgtop and
  * htop do: names are shortened first (down to half the screen, at least 20
- * columns), then columns are
- * left out from the right (never the names nor the sort column). Returns
- * the new list; *name_w: the width for the names (0: as they are).
+ * columns), then columns are left out from the right (never the names nor
+ * the sort column). Returns the new list; *name_w: the width for the names
+ * (0: as they are).
  */
 static char *fit(const struct top *t, const char *list, int screen, size_t *name_w)
 {
@@ -403,7 +403,8 @@ static int next_sort(const struct top *t, int dir)
 	free(list);
 	if (r)
 		return t->sort;
-	int pos = table_has(&tb, t->sort) ? tb.pos[t->sort] + dir : dir > 0 ? 0 : TC_N;
+	int last = (int)scols_table_get_ncols(tb.tb) - 1;
+	int pos = table_has(&tb, t->sort) ? tb.pos[t->sort] + dir : dir > 0 ? 0 : last;
 	int best = t->sort;
 	for (int c = 0; c < TC_N; c++)
 		if (tb.pos[c] == pos)

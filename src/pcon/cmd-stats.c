@@ -376,7 +376,9 @@ static int set_row(struct stats *s, struct table *t, struct libscols_line *ln, c
 /* The rows as a table (a tree with --tree). 0, or the exit status. */
 static int print_rows(struct stats *s, const struct rows *rs)
 {
-	const char *dflt = s->out.json ? DFLT_JSON : s->unreadable ? DFLT_TEXT ",ERROR" : DFLT_TEXT;
+	/* an unreadable row says why in the text table too (unless -o chose) */
+	bool why = s->unreadable && !s->out.output;
+	const char *dflt = s->out.json ? DFLT_JSON : why ? DFLT_TEXT ",ERROR" : DFLT_TEXT;
 	struct table t;
 	int r = table_init(&t, "stats", "containers", cols, NCOLS, dflt, &s->out);
 	if (r)

@@ -87,7 +87,8 @@ fails_with "top: -c without its value" "option '-c' needs a value" $PCON top -b 
 # from v2 cpu.stat (in every cgroup: no cpu controller needed) and from v1
 # cpuacct (co-mounted, or the cpuacct hierarchy at the same path).
 NOSOCK="/tmp/$PFX-none.sock"
-top_json() { $PCON --socket "$NOSOCK" top -b -c 1 -d 0.7 -J "$@"; }
+# (-B proc: under TCG every start that tries to load eBPF costs seconds)
+top_json() { $PCON --socket "$NOSOCK" top -b -c 1 -d 0.7 -B proc -J "$@"; }
 cpu_of() { jq --arg c "$1" '.containers[] | select(.container == $c) | .["%cpu"]'; }
 $PCON create "unified:/$PFX/busy" "unified:/$PFX/mt" >/dev/null
 bash -c 'while :; do :; done' & kids+=($!); $PCON attach "unified:/$PFX/busy" $! >/dev/null
@@ -97,10 +98,10 @@ check "top -b -J: one document, the columns named, numbers as numbers, null wher
 	and all(.memory == null or (.memory | type == "number"))' <<<"$j"
 c=$(cpu_of "unified:/$PFX/busy" <<<"$j")
 check "top -b: %CPU of a busy v2 container from cpu.stat ($c)" awk -v c="$c" 'BEGIN { exit !(c > 1) }'
-out=$($PCON top -b -c 1 -d 0.1 -n --raw -o container,tasks,R "unified:/$PFX/busy")
+out=$($PCON top -b -c 1 -d 0.1 -B proc -n --raw -o container,tasks,R "unified:/$PFX/busy")
 check "top -b -n --raw -o: the row alone ($out)" [ "$out" = "unified:/$PFX/busy 1 1" ]
 check "top -b: Input/s and Output/s are default columns" \
-	grep -Eq '^CONTAINER +TASKS .* +%CPU +MEMORY +INPUT/S +OUTPUT/S$' <<<"$($PCON top -b -c 1 -d 0.1 "unified:/$PFX" | head -1)"
+	grep -Eq '^CONTAINER +TASKS .* +%CPU +MEMORY +INPUT/S +OUTPUT/S$' <<<"$($PCON top -b -c 1 -d 0.1 -B proc "unified:/$PFX" | head -1)"
 own=$(top_json --recursive=no -o container,tasks "unified:/$PFX" | jq --arg c "unified:/$PFX" '.containers[] | select(.container == $c) | .tasks')
 check "top --recursive=no: a parent's own tasks ($own)" [ "$own" = 0 ]
 fails_with "top: --recursive takes yes or no" "--recursive: 'x' is not yes or no" $PCON top -b --recursive=x
@@ -255,7 +256,7 @@ if command -v tmux >/dev/null; then
 	# left out; a long name is shortened in the middle, its row not cut
 	long="$PFX/r/a/$(printf 'n%.0s' $(seq 80))"
 	$PCON create "memory:/$long" >/dev/null
-	tmux -L "$SOCK" new-session -d -s narrow -x 60 -y 12 "$PCON_PLAIN top -d 0.3 memory:/$PFX/r; sleep 2"
+	tmux -L "$SOCK" new-session -d -s narrow -x 60 -y 12 "$PCON_PLAIN top -d 0.3 -B proc memory:/$PFX/r; sleep 2"
 	screen=$(screen_until narrow "nnnn")
 	if [ "$(sed -n 2p <<<"$screen")" = "" ] && grep -q "^CONTAINER " <<<"$(sed -n 3p <<<"$screen")" &&
 		grep -Eq "^$M:/$PFX/r/a$" <<<"$(grep -o "^$M:/$PFX/r/a " <<<"$screen" | tr -d ' ')" &&

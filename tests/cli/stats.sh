@@ -54,14 +54,15 @@ for H in $v1 $v2; do
 	check "$H: -o -n --raw: the columns named, unaligned, '-' where unknown" [ "$out" = "1 1 - 2" ]
 	out=$($PCON stats -r -B proc -o +containers,backend "$C")
 	check "$H: -o +LIST: a header and a row" bash -c '[ "$(wc -l <<<"$1")" = 2 ] && grep -Eq "^CONTAINER +TOTAL .* OTHER +CONTAINERS +BACKEND$" <<<"$1" &&
-		grep -Eq "^$2 +2 +0 +1 +0 +- +1 +0 +0 +2 +proc$" <<<"$1"' - "$out" "$C"
+		grep -Eq "^[^ ]+:/$2 +2 +0 +1 +0 +- +1 +0 +0 +2 +proc$" <<<"$1"' - "$out" "$PFX-s"
 	j=$($PCON stats -J -B proc "$C")
 	check "$H: -J: numbers are numbers, what proc cannot see is null" jq -e '.containers[0] | (.total | type == "number")
-		and .blocked == null and (.idle | type == "number") and .container == "'"$C"'" and .hierarchy == "'"$H"'"' <<<"$j"
+		and .blocked == null and (.idle | type == "number") and .path == "/'"$PFX"'-s"
+		and (.container | endswith(":/'"$PFX"'-s")) and (.hierarchy | type == "string")' <<<"$j"
 	check "$H: -J -o: only the columns named" jq -e '.containers[0] | keys == ["running","sleeping"]' \
-		<<<"$($PCON stats -J -o SLEEPING,running "$C")"
+		<<<"$($PCON stats -B proc -J -o SLEEPING,running "$C")"
 	check "$H: -J -o +cpu-some: pressure null on v1, a number on v2" jq -e '.containers[0]["cpu-some"] | '"$([ "$H" = "$v2" ] && echo 'type == "number"' || echo '. == null')" \
-		<<<"$($PCON stats -J -o +cpu-some "$C")"
+		<<<"$($PCON stats -B proc -J -o +cpu-some "$C")"
 	fails_with "$H: -o names an unknown column" "stats: unknown column 'NOPE'" $PCON stats -o total,NOPE "$C"
 	out=$($PCON stats -B proc -o total,running "$C" "$C/kid")
 	check "$H: -o over two containers: a header and two rows" [ "$(wc -l <<<"$out")" = 3 ]
@@ -151,6 +152,6 @@ check "names: each name escaped as pcon prints it" jq -e --arg l "/$PFX-names/$l
 	(["/'"$PFX"'-names/back\\\\slash", "/'"$PFX"'-names/d", "/'"$PFX"'-names/ff\\xff", "/'"$PFX"'-names/q\"uote", $l] | sort)' <<<"$j"
 check "names: 20 levels nested as children" jq -e '[.containers[0].children[] | select(.path | endswith("/d"))][0]
 	| reduce range(19) as $i (.; .children[0]) | .depth == 20 and (.path | endswith("/d/d"))' <<<"$j"
-check "names: --tree --raw has one line per container" [ "$($PCON stats --tree --depth 30 --raw -n "$C" | wc -l)" = 25 ]
+check "names: --tree --raw has one line per container" [ "$($PCON stats --tree --depth 30 -B proc --raw -n "$C" | wc -l)" = 25 ]
 check "bare stats shows every hierarchy" [ "$($PCON stats | grep -c ':/ ')" -ge 1 ]
 done_testing

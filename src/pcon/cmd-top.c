@@ -352,9 +352,15 @@ static int draw(struct top *t)
 	int r = build(t, &tb, COLS - 1); /* libsmartcols keeps the last column free */
 	if (r)
 		return r;
-	scols_table_set_termwidth(tb.tb, (size_t)COLS);
-	scols_table_set_termforce(tb.tb, SCOLS_TERMFORCE_ALWAYS);
-	scols_table_enable_nowrap(tb.tb, 1);
+	/* fit() made it as wide as the screen already: libsmartcols is not to
+	 * size the names by a share of the screen nor shrink columns again by
+	 * its own measure (that cut the last cells) */
+	scols_table_set_termforce(tb.tb, SCOLS_TERMFORCE_NEVER);
+	if (table_has(&tb, TC_CONTAINER)) {
+		struct libscols_column *cl = scols_table_get_column(tb.tb, (size_t)tb.pos[TC_CONTAINER]);
+		scols_column_set_whint(cl, 0);
+		scols_column_set_flags(cl, 0);
+	}
 	char *text = NULL;
 	r = scols_print_table_to_string(tb.tb, &text);
 	table_free(&tb);

@@ -155,6 +155,11 @@ elif [ -n "$IO" ] && [ -e "/sys/dev/block/$mm" ]; then
 	$PCON exec "$H:/$PFX-io" -- bash -c 'for i in $(seq 200); do
 		dd if=/dev/zero of="$1" bs=1M count=4 oflag=direct status=none
 		dd if="$1" of=/dev/null bs=1M iflag=direct status=none; done' - "$f" & io=$!
+	# until the loop writes (pcon exec and bash start first)
+	for _ in $(seq 100); do
+		grep -Eqs 'Write [1-9]|wbytes=[1-9]' "$dir/blkio.throttle.io_service_bytes" "$dir/io.stat" && break
+		sleep 0.1
+	done
 	j=$(top_json -d 1 -o container,input/s,output/s "$H:/$PFX-io")
 	kill $io 2>/dev/null; wait $io 2>/dev/null; rm -f "$f"
 	check "top -b: Input/s and Output/s of a container doing direct I/O on $H ($(jq -c '.containers[0]' <<<"$j"))" \

@@ -14,8 +14,6 @@
 #include "pcon/pressure.h"
 #include "pcon/taskstate.h"
 
-#define MAX_CONTAINERS 64
-
 struct stats {
 	struct cli *c;
 	enum pcon_backend backend;
@@ -453,22 +451,27 @@ static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
 	return rc ? rc : s->unreadable ? 1 : 0;
 }
 
-/* Open the root of every hierarchy (bare "pcon stats"). */
-static int open_roots(struct cli *c, struct pcon_container **cts, int max)
+/* Open the root of every hierarchy (bare "pcon stats"), however many. */
+static int open_roots(struct cli *c, struct pcon_container ***ret)
 {
 	size_t nh;
 	const struct pcon_hier *h = pcon_hiers(c->p, &nh);
-	int n = 0;
-	for (size_t i = 0; i < nh && n < max; i++) {
-		int r = pcon_container_open(&h[i], "/", &cts[n]);
+	struct pcon_container **cts = calloc(nh + 1, sizeof(*cts));
+	if (!cts) {
+		cli_fail("stats", "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < nh; i++) {
+		int r = pcon_container_open(&h[i], "/", &cts[i]);
 		if (r < 0) {
-			cli_close_all(cts, n);
+			cli_close_all(cts, (int)i);
+			free(cts);
 			cli_errno(cli_spec_name(&h[i], "/"), r);
 			return -1;
 		}
-		n++;
 	}
-	return n;
+	*ret = cts;
+	return (int)nh;
 }
 
 static int run(struct stats *s, struct pcon_container **cts, int n, double delay, long count)
@@ -487,7 +490,8 @@ static int run(struct stats *s, struct pcon_container **cts, int n, double delay
 	return 0;
 }
 
-int cmd_stats(struct cli *c, int argc, char **argv)
+/* The options; 0, -1 after --help, or the exit status of a usage error. */
+static int parse_args(struct stats *s, int argc, char **argv, double *delay, long *count)
 {
 	enum { OPT_DEPTH = 0x100, OPT_INTERVAL };
 	static const struct option opts[] = {
@@ -503,45 +507,53 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct stats s = { .c = c, .backend = PCON_BACKEND_AUTO, .depth = 3 };
-	double delay = -1;
-	long count = -1;
 	bool depth_given = false;
 	int o, rc = 0;
 	while (rc == 0 && (o = getopt_long(argc, argv, ":rtB:vd:c:h" TABLE_LETTERS, opts, NULL)) != -1) {
 		switch (o) {
-		case 'r': s.flags |= PCON_TASKSTATE_RECURSIVE; break;
-		case 't': s.tree = true; break;
-		case 'v': s.verbose = true; break;
-		case 'h': stats_help(); return 0;
+		case 'r': s->flags |= PCON_TASKSTATE_RECURSIVE; break;
+		case 't': s->tree = true; break;
+		case 'v': s->verbose = true; break;
+		case 'h': stats_help(); return -1;
 		case OPT_DEPTH:
 			depth_given = true;
-			rc = repeat_depth("stats", "--depth", optarg, 1000, &s.depth);
+			rc = repeat_depth("stats", "--depth", optarg, 1000, &s->depth);
 			break;
 		case 'B':
-			s.backend = pcon_backend_from_string(optarg);
-			if (s.backend == PCON_BACKEND_INVALID)
+			s->backend = pcon_backend_from_string(optarg);
+			if (s->backend == PCON_BACKEND_INVALID)
 				rc = cli_usage("stats", "--backend: unknown backend '%s' (auto, kernel, proc, bpf)",
 					       optarg);
 			break;
 		case 'd':
 		case OPT_INTERVAL:
-			rc = repeat_delay("stats", o == 'd' ? "--delay" : "--interval", optarg, 0, &delay);
+			rc = repeat_delay("stats", o == 'd' ? "--delay" : "--interval", optarg, 0, delay);
 			break;
-		case 'c': rc = repeat_count("stats", "--count", optarg, &count); break;
+		case 'c': rc = repeat_count("stats", "--count", optarg, count); break;
 		default:
-			if (!tout_option(&s.out, o, optarg))
+			if (!tout_option(&s->out, o, optarg))
 				return cli_option_error("stats", argv, o);
 		}
 	}
 	if (rc)
 		return rc;
-	if (optind < argc && s.out.list_columns)
+	if (optind < argc && s->out.list_columns)
 		return cli_usage("stats", "--list-columns takes no container");
+	if (depth_given && !s->tree && optind < argc)
+		return cli_usage("stats", "--depth goes with --tree (or no container: every tree)");
+	return 0;
+}
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+	struct stats s = { .c = c, .backend = PCON_BACKEND_AUTO, .depth = 3 };
+	double delay = -1;
+	long count = -1;
+	int rc = parse_args(&s, argc, argv, &delay, &count);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	if (s.out.list_columns)
 		return table_list_columns(cols, NCOLS, &s.out);
-	if (depth_given && !s.tree && optind < argc)
-		return cli_usage("stats", "--depth goes with --tree (or no container: every tree)");
 	s.table = s.tree || s.out.output || s.out.json || s.out.raw || s.out.noheadings;
 	setlocale(LC_CTYPE, ""); /* tree lines and names in UTF-8 where the terminal is */
 	if (count < 0 && delay < 0)
@@ -550,20 +562,23 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		delay = 1;
 
 	/* Every name given is opened, however many: none is silently left out. */
-	struct pcon_container *roots[MAX_CONTAINERS], **cts = roots;
+	struct pcon_container **cts;
 	int n;
-	if (optind == argc) {
+	bool roots = optind == argc;
+	if (roots) {
 		s.tree = s.table = true;
-		n = open_roots(c, roots, MAX_CONTAINERS);
+		n = open_roots(c, &cts);
 	} else {
 		n = cli_open_specs(c, argv + optind, argc - optind, &cts);
 	}
 	if (n < 0)
 		return 1;
 	rc = run(&s, cts, n, delay, count);
-	if (cts == roots)
+	if (roots) {
 		cli_close_all(cts, n);
-	else
+		free(cts);
+	} else {
 		cli_free_specs(cts, n);
+	}
 	return rc;
 }

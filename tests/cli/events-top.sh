@@ -88,7 +88,7 @@ fails_with "top: -c without its value" "option '-c' needs a value" $PCON top -b 
 # cpuacct (co-mounted, or the cpuacct hierarchy at the same path).
 NOSOCK="/tmp/$PFX-none.sock"
 # (-B proc: under TCG every start that tries to load eBPF costs seconds)
-top_json() { $PCON --socket "$NOSOCK" top -b -c 1 -d 0.7 -B proc -J "$@"; }
+top_json() { $PCON --socket "$NOSOCK" top -b -c 1 -d 0.5 -B proc -J "$@"; }
 cpu_of() { jq --arg c "$1" '.containers[] | select(.container == $c) | .["%cpu"]'; }
 $PCON create "unified:/$PFX/busy" "unified:/$PFX/mt" >/dev/null
 bash -c 'while :; do :; done' & kids+=($!); $PCON attach "unified:/$PFX/busy" $! >/dev/null

@@ -38,11 +38,11 @@ timeit() {
 	done
 	printf '%s\n' "${t[@]}" | sort -n | awk '{v[NR]=$1} END {printf "%.1f %.1f %.1f\n", v[int((NR+1)/2)]/1000, v[1]/1000, v[NR]/1000}'
 }
-rows=$($PCON stats --tree -d 3 -b bpf "name=systemd:/$PFX" | grep -c "$PFX")
+rows=$($PCON stats --tree --depth 3 -B bpf "name=systemd:/$PFX" | grep -c "$PFX")
 echo "1,000 containers (1,011 rows: $rows), name=systemd, whole process, ms over 11 runs"
 printf '%-44s %8s %14s %8s\n' "command" "median" "min..max" "ratio"
 read -r cg cgmin cgmax < <(timeit 11 systemd-cgtop -b -n 1 --depth=3 "/$PFX")
-for cmd in "stats --tree -d 3 -b bpf" "stats --tree -d 3 -b proc"; do
+for cmd in "stats --tree --depth 3 -B bpf" "stats --tree --depth 3 -B proc"; do
 	read -r m mn mx < <(timeit 11 $PCON $cmd "name=systemd:/$PFX")
 	printf '%-44s %8s %14s %7.2fx\n' "pcon $cmd" "$m" "$mn..$mx" "$(awk -v a="$m" -v b="$cg" 'BEGIN {print a / b}')"
 done

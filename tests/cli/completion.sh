@@ -20,6 +20,12 @@ out=$(complete_words pcon attach -)
 check "attach's options: -T, --threads" bash -c "grep -qx -- -T <<<'$out' && grep -qx -- --threads <<<'$out' && ! grep -qx -- -t <<<'$out'"
 out=$(complete_words pcon exec /x sle)
 check "exec: after the container, a command (sle -> sleep)" grep -qx sleep <<<"$out"
+check "stats -B: the backends" [ "$(complete_words pcon stats -B b)" = bpf ]
+check "top --sort: the keys" [ "$(complete_words pcon top --sort i)" = input ]
+out=$(complete_words pcon top -o container,%C)
+check "top -o: the columns after a comma ($out)" [ "$out" = "container,%CPU" ]
+check "stats --output: the columns" grep -qx UNINTERRUPTIBLE <<<"$(complete_words pcon stats --output UN)"
+check "top -d, -c, -P are offered" [ "$(complete_words pcon top -d)$(complete_words pcon top -c)$(complete_words pcon top -P)" = -d-c-P ]
 out=$(complete_words pcon stats u)
 v2=$(hierarchies_json | jq -r '[.[] | select(.version == 2)][0].name // empty')
 [ -n "$v2" ] && check "hierarchies: u -> $v2:/" grep -qx "$v2:/" <<<"$(complete_words pcon stats "${v2:0:1}")"

@@ -53,10 +53,10 @@ check "rescan (root) picks up new containers" grep -q '^ok ' <(ask "$S" rescan)
 out=$($PCON --socket "$S" loadavg -n -r "cpu:/$PFX")
 check "loadavg -r lists the subtree" [ "$(wc -l <<<"$out")" -eq 4 ]
 check "names with spaces survive the protocol" grep -q "^$CH:/$PFX/c d  *0.00 " <<<"$out"
-out=$($PCON --socket "$S" top -b -n 1 -o path "cpu:/$PFX")
+out=$($PCON --socket "$S" top -b -c 1 --sort path -o container,load1,load5,load15,%cpu,memory "cpu:/$PFX")
 check "pcon top shows pcond's load for every row" \
 	[ "$(awk 'NR > 1 && $(NF-4) ~ /^[0-9]+\.[0-9][0-9]$/' <<<"$out" | wc -l)" -eq 4 ]
-out=$($PCON --socket "$S.none" top -b -n 1 -o path "cpu:/$PFX")
+out=$($PCON --socket "$S.none" top -b -c 1 --sort path -o container,load1,load5,load15,%cpu,memory "cpu:/$PFX")
 check "pcon top without pcond shows '-' for load" \
 	[ "$(awk 'NR > 1 && $(NF-4) == "-"' <<<"$out" | wc -l)" -eq 4 ]
 fails_with "unknown hierarchy" "no such hierarchy" $PCON --socket "$S" loadavg nosuch:/

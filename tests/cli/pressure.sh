@@ -45,14 +45,14 @@ check "v2: a CPU-bound fixture raises cpu.some (total $t0 -> $t1 us)" [ "$t1" -g
 check "v2: its avg10 rises above 0" jq -e '.pressure[] | select(.resource == "cpu") | .some10 > 0' <<<"$($PCON pressure --json "$C/kid")"
 out=$($PCON pressure -r "$C")
 check "v2: -r has the child's rows" [ "$(grep -c "$PFX-p/kid " <<<"$out")" -eq 3 ]
-row=$($PCON top -b -n 1 -d 0.5 --pressure "$C" | awk -v c="$C/kid" '$1 == c')
-check "v2: top --pressure: the busy container's cpu some avg10 ($(awk '{print $13}' <<<"$row"))" \
-	awk '{ exit !($13 ~ /^[0-9.]+$/ && $13 > 0) }' <<<"$row"
-check "v2: top: %CPU from cpu.stat ($(awk '{print $11}' <<<"$row"))" awk '{ exit !($11 ~ /^[0-9.]+$/ && $11 > 5) }' <<<"$row"
-check "v2: stats --json carries the pressure" jq -e '.pressure.cpu.some.total_us > 0' \
-	<<<"$($PCON stats --json -r "$C")"
-[ -n "$v1" ] && check "v1: stats --json pressure is null" jq -e '.pressure == null' \
-	<<<"$($PCON stats --json "$v1:/$PFX-p")"
+row=$($PCON top -b -c 1 -d 0.5 -o container,%cpu --pressure "$C" | awk -v c="$C/kid" '$1 == c')
+check "v2: top --pressure: the busy container's cpu some avg10 ($(awk '{print $3}' <<<"$row"))" \
+	awk '{ exit !($3 ~ /^[0-9.]+$/ && $3 > 0) }' <<<"$row"
+check "v2: top: %CPU from cpu.stat ($(awk '{print $2}' <<<"$row"))" awk '{ exit !($2 ~ /^[0-9.]+$/ && $2 > 5) }' <<<"$row"
+check "v2: stats -o +CPU-SOME carries the pressure" jq -e '.containers[0]["cpu-some"] > 0' \
+	<<<"$($PCON stats -J -o +cpu-some "$C/kid")"
+[ -n "$v1" ] && check "v1: stats -o +CPU-SOME: pressure is null" jq -e '.containers[0]["cpu-some"] == null' \
+	<<<"$($PCON stats --json -o +cpu-some "$v1:/$PFX-p")"
 for k in "${kids[@]}"; do kill -9 "$k"; wait "$k" 2>/dev/null; done; kids=()
 
 # memory.some from a fixture that outgrows a memory limit (reclaim stalls

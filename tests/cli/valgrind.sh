@@ -52,7 +52,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	vg_ok "stats --tree --json" 0 stats --backend=proc --tree --json
 	vg_ok "stats -r" 0 stats --backend=proc -r /
 	vg_ok "stats --backend=kernel" 0 stats --backend=kernel cpu:/
-	vg_ok "top -b" 0 top --backend=proc -b -n 2 -d 0.1
+	vg_ok "top -b" 0 top --backend=proc -b -c 2 -d 0.1
 	# pcond: serve a few requests and /metrics, then exit on SIGTERM.
 	D=${PCON_PLAIN%/pcon}/pcond
 	if [ -x "$D" ]; then

@@ -210,26 +210,26 @@ for H in $(jq -r '([.[] | select(.version == 2)][0], [.[] | select(.version == 1
 	$PCON create "$S" >/dev/null && $PCON attach "$S" "$r" "$s" "$t" >/dev/null || { not_ok "$H: fixture"; continue; }
 	for _ in $(seq 50); do [ "$(awk '{print $3}' /proc/$t/stat)" = T ] && break; sleep 0.1; done
 	for b in proc bpf kernel; do
-		if ! j=$($PCON stats --json -b "$b" "$S" 2>"$dir/err"); then
+		if ! j=$($PCON stats -J -B "$b" "$S" 2>"$dir/err"); then
 			e=$(cat "$dir/err")
 			if [ "$b" = kernel ] && [[ $e == *"supports only cgroup v1"* ]]; then
 				check "$H: the kernel backend says it is v1 only" [ "$(jq -r .version <<<"$(jq --arg h "$H" '.[] | select(.name == $h)' <<<"$hj")")" = 2 ]
 			elif [ "$b" = bpf ]; then
-				skip "$H: stats -b bpf" "the bpf backend does not load here: $e"
+				skip "$H: stats -B bpf" "the bpf backend does not load here: $e"
 			else
-				not_ok "$H: stats -b $b"; echo "#   $e"
+				not_ok "$H: stats -B $b"; echo "#   $e"
 			fi
 			continue
 		fi
-		check "$H: stats -b $b counts R 1 S 1 T 1 of 3" \
-			jq -e '.running == 1 and .sleeping == 1 and .stopped == 1 and .uninterruptible == 0 and .total == 3' <<<"$j" ||
+		check "$H: stats -B $b counts R 1 S 1 T 1 of 3" \
+			jq -e '.containers[0] | .running == 1 and .sleeping == 1 and .stopped == 1 and .uninterruptible == 0 and .total == 3' <<<"$j" ||
 			echo "#   $j"
 	done
-	t2=$($PCON stats --tree --json -b proc "$S")
+	t2=$($PCON stats --tree --json -B proc "$S")
 	check "$H: stats --tree counts the fixture" jq -e '.containers[0].total == 3 and .containers[0].running == 1' <<<"$t2"
 	# top: two samples, each with the container's row
-	out=$($PCON top -b -n 2 -d 0.5 "$S")
-	check "$H: top -b -n 2 prints two frames with the row" [ "$(grep -c "^$H:/$PFX-st " <<<"$out" || true)" -eq 2 ] ||
+	out=$($PCON top -b -c 2 -d 0.5 "$S")
+	check "$H: top -b -c 2 prints two frames with the row" [ "$(grep -c "^$H:/$PFX-st " <<<"$out" || true)" -eq 2 ] ||
 		grep -c "$PFX-st" <<<"$out" | sed 's/^/#   rows: /'
 	# move the fixture back out so the next hierarchy's copy is the only one counted
 	$PCON attach "$H:/" "$r" "$s" "$t" >/dev/null

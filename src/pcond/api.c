@@ -144,8 +144,10 @@ static void do_taskstats(struct pcond *d, struct conn *c, const struct proto_req
 	}
 	uint64_t now = now_ns();
 	if ((c->uid == 0 || now - tr->walked_ns > PROTO_TASKSTATS_AGE_MS * 1000000ULL) &&
-	    may_walk(d, c, now))
+	    may_walk(d, c, now)) {
 		tracker_refresh(&d->tr, tr);
+		d->ts_walked++;
+	}
 	struct node *top = tree_find(tr, spec.path);
 	pcon_spec_done(&spec);
 	if (!top)
@@ -176,7 +178,8 @@ static void do_status(struct pcond *d, struct conn *c)
 			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
 			 "refused=%llu expired=%llu fd_exhausted=%llu subscriptions=%zu "
 			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu "
-			 "rules=%zu rules_moved=%llu rules_failed=%llu uptime_s=%llu\n",
+			 "rules=%zu rules_moved=%llu rules_failed=%llu taskstats_walks=%llu "
+			 "uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
 			 (unsigned long long)t->rounds, (unsigned long long)t->skipped,
 			 (unsigned long long)t->failed, (unsigned long long)t->scan_errors,
@@ -188,6 +191,7 @@ static void do_status(struct pcond *d, struct conn *c)
 			 (unsigned long long)d->ev_loads, (unsigned long long)d->renders,
 			 (unsigned long long)(d->render_ns / 1000), pcon_rules_count(d->rules),
 			 (unsigned long long)d->rules_moved, (unsigned long long)d->rules_failed,
+			 (unsigned long long)d->ts_walked,
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");
 }

@@ -221,6 +221,7 @@ struct pcond {
 	uint64_t started_ns;
 	uint64_t ts_window_ns;     /* taskstats: the second unprivileged walks are counted in */
 	unsigned ts_walks;         /* and how many they asked for in it */
+	uint64_t ts_walked;        /* walks made for taskstats requests */
 	const char *socket_path;   /* the socket file bound, while it is ours */
 	dev_t sock_dev;            /* and its identity, to remove only ours */
 	ino_t sock_ino;

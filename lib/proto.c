@@ -17,6 +17,7 @@ static const char *const cmd_names[PROTO_CMD_MAX] = {
 	[PROTO_LIMIT] = "limit",
 	[PROTO_SUBSCRIBE] = "subscribe",
 	[PROTO_WATCH] = "watch",
+	[PROTO_TASKSTATS] = "taskstats",
 };
 
 const char *proto_cmd_name(enum proto_cmd c)
@@ -144,7 +145,7 @@ static int parse_number(const struct word *w, uint64_t *ret)
 	return 0;
 }
 
-/* loadavg and subscribe: [-r|--recursive] CONTAINER */
+/* loadavg, subscribe and taskstats: [-r|--recursive] CONTAINER */
 static int parse_spec(const struct word *w, size_t n, struct proto_req *req, const char **why)
 {
 	size_t i = 1;
@@ -153,13 +154,17 @@ static int parse_spec(const struct word *w, size_t n, struct proto_req *req, con
 		i++;
 	}
 	if (n - i != 1) {
-		bool loadavg = req->cmd == PROTO_LOADAVG;
-		if (n - i == 0)
-			*why = loadavg ? "loadavg needs a container (HIER:PATH)"
-				       : "subscribe needs a container (HIER:PATH)";
-		else
-			*why = loadavg ? "loadavg takes one container (and -r)"
-				       : "subscribe takes one container (and -r)";
+		static const char *const none[PROTO_CMD_MAX] = {
+			[PROTO_LOADAVG] = "loadavg needs a container (HIER:PATH)",
+			[PROTO_SUBSCRIBE] = "subscribe needs a container (HIER:PATH)",
+			[PROTO_TASKSTATS] = "taskstats needs a container (HIER:PATH)",
+		};
+		static const char *const more[PROTO_CMD_MAX] = {
+			[PROTO_LOADAVG] = "loadavg takes one container (and -r)",
+			[PROTO_SUBSCRIBE] = "subscribe takes one container (and -r)",
+			[PROTO_TASKSTATS] = "taskstats takes one container (and -r)",
+		};
+		*why = n - i == 0 ? none[req->cmd] : more[req->cmd];
 		return -EINVAL;
 	}
 	int r = proto_unescape(w[i].s, w[i].n, req->spec, sizeof(req->spec));
@@ -206,6 +211,7 @@ int proto_parse(const char *line, size_t len, struct proto_req *ret, const char 
 		break;
 	case PROTO_LOADAVG:
 	case PROTO_SUBSCRIBE:
+	case PROTO_TASKSTATS:
 		r = parse_spec(w, n, ret, &why);
 		break;
 	case PROTO_WATCH:
@@ -225,7 +231,7 @@ int proto_parse(const char *line, size_t len, struct proto_req *ret, const char 
 		}
 		break;
 	default:
-		why = "unknown command (ping, status, loadavg, subscribe, watch, rescan, limit)";
+		why = "unknown command (ping, status, loadavg, taskstats, subscribe, watch, rescan, limit)";
 		r = -ENOENT;
 		break;
 	}

@@ -17,6 +17,9 @@
 
 #include "pcon/events.h"
 
+/* How old the counts of a taskstats answer may be. */
+#define PROTO_TASKSTATS_AGE_MS 100
+
 /* Longest request line, newline included. */
 #define PROTO_LINE_MAX 4096
 
@@ -28,17 +31,19 @@ enum proto_cmd {
 	PROTO_LIMIT,    /* limit N              -> (root) cap on tracked containers, ok */
 	PROTO_SUBSCRIBE, /* subscribe [-r] SPEC -> ok N, then event lines until closed */
 	PROTO_WATCH,    /* watch EXPR SPEC      -> ok 1, then threshold lines until closed */
+	PROTO_TASKSTATS, /* taskstats [-r] SPEC -> taskstats lines from a walk at most
+			    PROTO_TASKSTATS_AGE_MS old, ok N */
 	PROTO_CMD_MAX,
 	PROTO_CMD_INVALID = -EINVAL,
 };
 
 struct proto_req {
 	enum proto_cmd cmd;
-	bool recursive;              /* loadavg -r, subscribe -r */
+	bool recursive;              /* loadavg -r, subscribe -r, taskstats -r */
 	bool privileged;             /* only root may ask */
 	uint64_t number;             /* limit N */
 	char expr[64];               /* watch: percent-decoded threshold expression */
-	char spec[PROTO_LINE_MAX];   /* loadavg, subscribe: percent-decoded HIER:PATH */
+	char spec[PROTO_LINE_MAX];   /* loadavg, subscribe, taskstats: percent-decoded HIER:PATH */
 };
 
 /*

@@ -78,6 +78,96 @@ static void do_loadavg(struct pcond *d, struct conn *c, const struct proto_req *
 	(void)buf_printf(&c->out, "ok %zu\n", lines);
 }
 
+/* " running=N ... total=N" of s, each key after prefix. */
+static int put_counts(struct buf *b, const char *prefix, const struct pcon_taskstats *s)
+{
+	return buf_printf(b,
+			  " %srunning=%llu %ssleeping=%llu %suninterruptible=%llu %sstopped=%llu "
+			  "%sio_wait=%llu %sidle=%llu %sother=%llu %stotal=%llu",
+			  prefix, (unsigned long long)s->running, prefix,
+			  (unsigned long long)s->sleeping, prefix,
+			  (unsigned long long)s->uninterruptible, prefix,
+			  (unsigned long long)s->stopped, prefix, (unsigned long long)s->io_wait,
+			  prefix, (unsigned long long)s->idle, prefix, (unsigned long long)s->other,
+			  prefix, (unsigned long long)s->total);
+}
+
+static int put_taskstats(struct buf *b, const struct node *n)
+{
+	char path[3 * 4096 + 1];
+	if (proto_escape(n->c->path, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	int r = buf_printf(b, "taskstats path=%s id=%llu parent=%llu sampled=%d unknown=%u", path,
+			   (unsigned long long)n->id,
+			   (unsigned long long)(n->parent ? n->parent->id : 0), n->sampled ? 1 : 0,
+			   n->own.unknown | n->sum.unknown);
+	r = r < 0 ? r : put_counts(b, "", &n->own);
+	r = r < 0 ? r : put_counts(b, "sum_", &n->sum);
+	return r < 0 ? r : buf_printf(b, "\n");
+}
+
+/*
+ * Whether an unprivileged client may have a walk made for it now: at most
+ * TASKSTATS_WALKS_PER_SEC a second, all such clients together, so that
+ * asking costs pcond no more than a bounded share of a CPU. Root's
+ * requests always walk.
+ */
+#define TASKSTATS_WALKS_PER_SEC 10
+static bool may_walk(struct pcond *d, const struct conn *c, uint64_t now)
+{
+	if (c->uid == 0)
+		return true;
+	if (now - d->ts_window_ns >= 1000000000ULL) {
+		d->ts_window_ns = now;
+		d->ts_walks = 0;
+	}
+	return d->ts_walks++ < TASKSTATS_WALKS_PER_SEC;
+}
+
+/* The thread counts of a container (-r: and of every one below it), from a
+ * walk made now unless one at most PROTO_TASKSTATS_AGE_MS old answers. */
+static void do_taskstats(struct pcond *d, struct conn *c, const struct proto_req *req)
+{
+	struct pcon_spec spec;
+	int r = pcon_spec_parse(d->p, req->spec, &spec);
+	if (r == -ENODEV)
+		return reply_err(c, "ENODEV", "no such hierarchy");
+	if (r < 0)
+		return reply_err(c, "EINVAL", "bad container name");
+	bool one = spec.n == 1;
+	struct tree *tr = one ? tracker_tree(&d->tr, spec.hiers[0]) : NULL;
+	if (!tr) {
+		pcon_spec_done(&spec);
+		return reply_err(c, one ? "ENODEV" : "EINVAL",
+				 one ? "hierarchy not watched by this pcond (see its --hierarchy)"
+				     : "taskstats takes a container of one hierarchy");
+	}
+	uint64_t now = now_ns();
+	if ((c->uid == 0 || now - tr->walked_ns > PROTO_TASKSTATS_AGE_MS * 1000000ULL) &&
+	    may_walk(d, c, now)) {
+		tracker_refresh(&d->tr, tr);
+		d->ts_walked++;
+	}
+	struct node *top = tree_find(tr, spec.path);
+	pcon_spec_done(&spec);
+	if (!top)
+		return reply_err(c, "ENOENT", "no such container");
+	size_t lines = 0, mark = c->out.len;
+	for (struct node *n = top; n; n = req->recursive ? node_next(n, top) : NULL, lines++) {
+		if (n->over_cap && req->recursive) {
+			c->out.len = mark;
+			return reply_err(c, "ERANGE", "more containers than pcond tracks (its --max-containers)");
+		}
+		if (put_taskstats(&c->out, n) < 0) {
+			c->out.len = mark;
+			return reply_err(c, "ENOBUFS", "reply too large");
+		}
+	}
+	(void)buf_printf(&c->out, "ok %zu backend=%s walk=%s age_us=%llu\n", lines,
+			 pcon_backend_to_string(d->tr.used), pcon_walk_to_string(d->tr.walk),
+			 (unsigned long long)((now_ns() - tr->walked_ns) / 1000));
+}
+
 static void do_status(struct pcond *d, struct conn *c)
 {
 	const struct tracker *t = &d->tr;
@@ -88,7 +178,8 @@ static void do_status(struct pcond *d, struct conn *c)
 			 "sample_wall_us=%.0f read_errors=%llu clients=%zu http_clients=%zu "
 			 "refused=%llu expired=%llu fd_exhausted=%llu subscriptions=%zu "
 			 "events=%d event_loads=%llu metrics_renders=%llu metrics_render_us=%llu "
-			 "rules=%zu rules_moved=%llu rules_failed=%llu uptime_s=%llu\n",
+			 "rules=%zu rules_moved=%llu rules_failed=%llu taskstats_walks=%llu "
+			 "uptime_s=%llu\n",
 			 PCOND_VERSION, (int)getpid(), t->n_trees, t->tracked, t->cap, t->untracked,
 			 (unsigned long long)t->rounds, (unsigned long long)t->skipped,
 			 (unsigned long long)t->failed, (unsigned long long)t->scan_errors,
@@ -100,6 +191,7 @@ static void do_status(struct pcond *d, struct conn *c)
 			 (unsigned long long)d->ev_loads, (unsigned long long)d->renders,
 			 (unsigned long long)(d->render_ns / 1000), pcon_rules_count(d->rules),
 			 (unsigned long long)d->rules_moved, (unsigned long long)d->rules_failed,
+			 (unsigned long long)d->ts_walked,
 			 (unsigned long long)((now_ns() - d->started_ns) / 1000000000ULL));
 	(void)buf_printf(&c->out, "ok 1\n");
 }
@@ -126,6 +218,9 @@ void api_request(struct pcond *d, struct conn *c, const char *line, size_t len)
 	case PROTO_RESCAN:
 		pcond_sample(d, 0);
 		(void)buf_printf(&c->out, "ok %zu\n", d->tr.tracked);
+		break;
+	case PROTO_TASKSTATS:
+		do_taskstats(d, c, &req);
 		break;
 	case PROTO_SUBSCRIBE:
 		subs_request(d, c, req.spec, req.recursive);

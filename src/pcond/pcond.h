@@ -43,6 +43,7 @@ struct node {
 	struct pcon_taskstats own, sum;    /* last sample: own threads, whole subtree */
 	struct pcon_taskstats extra;       /* children over the cap, read recursively */
 	bool sampled;                      /* own/sum hold a sample */
+	bool over_cap;                     /* some children are not tracked (the cap) */
 	bool fresh;                        /* not sampled yet */
 };
 
@@ -52,6 +53,7 @@ struct tree {
 	enum pcon_backend used; /* what answered its last read: per hierarchy,
 				   as the kernel backend counts v1 ones only */
 	char *self_path; /* container of pcond's own thread here, or NULL */
+	uint64_t walked_ns; /* monotonic time of the walk own/sum come from */
 };
 
 struct tracker {
@@ -83,6 +85,8 @@ void tracker_done(struct tracker *t);
 /* Rescan every tree and read every container's counts; apply n load
  * samples (0: refresh only). */
 void tracker_sample(struct tracker *t, unsigned int n);
+/* Bring tr's counts (not its load) to this moment: one walk. */
+void tracker_refresh(struct tracker *t, struct tree *tr);
 /* Set every root's load to the kernel's own (a root holds every task). */
 void tracker_roots_now(struct tracker *t);
 /* The tree of hierarchy h, or NULL if not watched. */
@@ -217,6 +221,9 @@ struct pcond {
 	int64_t mono_to_real_ns;   /* event stamps to the epoch */
 	uint64_t next_ns;          /* monotonic due time of the next sample */
 	uint64_t started_ns;
+	uint64_t ts_window_ns;     /* taskstats: the second unprivileged walks are counted in */
+	unsigned ts_walks;         /* and how many they asked for in it */
+	uint64_t ts_walked;        /* walks made for taskstats requests */
 	const char *socket_path;   /* the socket file bound, while it is ours */
 	dev_t sock_dev;            /* and its identity, to remove only ours */
 	ino_t sock_ino;

@@ -225,6 +225,7 @@ static void add_untracked(struct tracker *t, const struct pcon_tsnap *snap, stru
 	struct stat st;
 	struct pcon_taskstats s;
 	t->untracked++;
+	n->over_cap = true;
 	if (fstatat(n->c->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    pcon_tsnap_get(snap, (uint64_t)st.st_ino, PCON_TASKSTATE_RECURSIVE, &s) == 0)
 		pcon_taskstats_add(&n->extra, &s);
@@ -254,6 +255,7 @@ static int sync_kids(struct tracker *t, const struct pcon_tsnap *snap, struct no
 		return r;
 	struct node *old = n->kids, *head = NULL, **tail = &head;
 	n->extra = (struct pcon_taskstats){ 0 };
+	n->over_cap = false;
 	for (int i = 0; names[i]; i++) {
 		while (old && strcmp(old->name, names[i]) < 0) { /* removed */
 			struct node *next = old->next;
@@ -322,8 +324,10 @@ static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *sn
 		 struct node *n, unsigned int samples)
 {
 	int r = 0;
-	if (kids_unchanged(t, snap, n))
+	if (kids_unchanged(t, snap, n)) {
 		n->extra = (struct pcon_taskstats){ 0 }; /* no child over the cap */
+		n->over_cap = false;
+	}
 	else
 		r = sync_kids(t, snap, n);
 	if (r < 0 && r != -ENOENT)
@@ -368,6 +372,21 @@ static int visit(struct tracker *t, struct tree *tr, const struct pcon_tsnap *sn
 	return 0;
 }
 
+void tracker_refresh(struct tracker *t, struct tree *tr)
+{
+	bool full = t->full_scan;
+	t->full_scan = false; /* list only the directories the walk shows changed */
+	struct pcon_tsnap *snap = NULL;
+	find_self(t, tr);
+	tr->walked_ns = now_ns();
+	if (take_snap(t, tr, &snap) < 0)
+		t->read_errors++;
+	visit(t, tr, snap, tr->root, 0);
+	pcon_tsnap_free(snap);
+	t->full_scan = full;
+	t->generation++;
+}
+
 void tracker_sample(struct tracker *t, unsigned int n)
 {
 	double c0 = cpu_seconds();
@@ -377,6 +396,7 @@ void tracker_sample(struct tracker *t, unsigned int n)
 	for (size_t i = 0; i < t->n_trees; i++) {
 		struct pcon_tsnap *snap = NULL;
 		find_self(t, &t->trees[i]);
+		t->trees[i].walked_ns = now_ns();
 		if (take_snap(t, &t->trees[i], &snap) < 0)
 			t->read_errors++;
 		visit(t, &t->trees[i], snap, t->trees[i].root, n);

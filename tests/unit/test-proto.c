@@ -44,6 +44,11 @@ static void test_good(void **state)
 	assert_int_equal(parse("subscribe --recursive /a%20b", &r, &why), 0);
 	assert_true(r.recursive);
 	assert_string_equal(r.spec, "/a b");
+	assert_int_equal(parse("taskstats -r memory:/a%09b", &r, &why), 0);
+	assert_int_equal(r.cmd, PROTO_TASKSTATS);
+	assert_true(r.recursive);
+	assert_false(r.privileged); /* any user may ask */
+	assert_string_equal(r.spec, "memory:/a\tb");
 }
 
 static void test_bad(void **state)
@@ -57,6 +62,7 @@ static void test_bad(void **state)
 		"limit", "limit 0", "limit -1", "limit 12x", "limit 9999999999999999",
 		"rescan now", "a b c d e f", "subscribe", "subscribe -r", "subscribe a b",
 		"subscribe -r -r a", "subscribe %", "subscribe a%00", "subscribe -x a b",
+		"taskstats", "taskstats -r", "taskstats a b", "taskstats a%00",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why = NULL;

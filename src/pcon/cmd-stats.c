@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "pcond-taskstats.h"
 #include "repeat.h"
 #include "table.h"
 #include "pcon/pressure.h"
@@ -19,6 +20,7 @@ struct stats {
 	enum pcon_backend backend;
 	unsigned flags;
 	bool tree, verbose, table; /* table: print rows (-o, -J, --raw, -n, --tree) */
+	bool direct;       /* --direct: count here, never ask pcond */
 	int unreadable;    /* --tree rows of containers that could not be opened */
 	int depth;
 	long sample;       /* how many were printed */
@@ -34,6 +36,7 @@ struct row {
 	long parent;       /* index of the parent's row, -1 at the top */
 	uint64_t id;
 	struct pcon_taskstate_info info;
+	bool pcond;        /* pcond answered, from its walk */
 	struct pcon_taskstats sum;
 	int unreadable;    /* not opened: why (its counts are in its parent's) */
 };
@@ -46,7 +49,7 @@ struct rows {
 enum {
 	COL_CONTAINER, COL_HIERARCHY, COL_PATH, COL_ID, COL_DEPTH, COL_TOTAL, COL_RUNNING,
 	COL_SLEEPING, COL_UNINT, COL_BLOCKED, COL_STOPPED, COL_IDLE, COL_OTHER, COL_CONTAINERS,
-	COL_RECURSIVE, COL_BACKEND, COL_WALK, COL_FALLBACK, COL_ERROR, COL_TIME, COL_CPU_SOME,
+	COL_RECURSIVE, COL_BACKEND, COL_WALK, COL_SOURCE, COL_FALLBACK, COL_ERROR, COL_TIME, COL_CPU_SOME,
 	COL_MEM_SOME, COL_MEM_FULL, COL_IO_SOME, COL_IO_FULL,
 };
 
@@ -68,6 +71,7 @@ static const struct tcol cols[] = {
 	[COL_RECURSIVE] = { "RECURSIVE", 1, 0, SCOLS_JSON_BOOLEAN, "whether the counts include the descendants" },
 	[COL_BACKEND] = { "BACKEND", 5, 0, SCOLS_JSON_STRING, "the backend that answered: bpf, proc or kernel" },
 	[COL_WALK] = { "WALK", 5, 0, SCOLS_JSON_STRING, "bpf's walk: css_task or task; '-' (null) for other backends" },
+	[COL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "who walked: pcon, or a running pcond (see --direct)" },
 	[COL_FALLBACK] = { "FALLBACK", 0.2, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "why auto did not use bpf; '-' (null) if it did" },
 	[COL_ERROR] = { "ERROR", 0.2, 0, SCOLS_JSON_STRING, "why a container could not be read (its counts are in its parent's)" },
 	[COL_TIME] = { "TIME", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "when the sample was taken (seconds since the epoch)" },
@@ -81,7 +85,7 @@ static const struct tcol cols[] = {
 
 #define DFLT_TEXT "CONTAINER,TOTAL,RUNNING,SLEEPING,UNINTERRUPTIBLE,BLOCKED,STOPPED,IDLE,OTHER"
 #define DFLT_JSON "CONTAINER,HIERARCHY,PATH,ID,DEPTH,TOTAL,RUNNING,SLEEPING,UNINTERRUPTIBLE," \
-		  "BLOCKED,STOPPED,IDLE,OTHER,CONTAINERS,BACKEND,WALK,FALLBACK,ERROR"
+		  "BLOCKED,STOPPED,IDLE,OTHER,CONTAINERS,BACKEND,WALK,SOURCE,FALLBACK,ERROR"
 
 static void stats_help(void)
 {
@@ -102,14 +106,17 @@ static void stats_help(void)
 	       "                       (taskstats cgroupstats: v1 only, inexact), proc, bpf\n"
 	       "  -v, --verbose        say on stderr which backend answered, how bpf\n"
 	       "                       walked, and why auto fell back to proc\n"
+	       "      --direct         walk here: do not ask a running pcond (auto and\n"
+	       "                       bpf ask it first: it keeps its eBPF program loaded)\n"
 	       "  -d, --delay=SECS     sample every SECS seconds (0 allowed; default 1\n"
 	       "                       with -c); --interval is the same\n"
 	       "  -c, --count=N        stop after N samples (default 1; unlimited with -d)\n"
 	       TABLE_HELP
 	       "  -h, --help           show this help\n\n"
 	       "Table columns (default " DFLT_TEXT ";\n"
-	       "with -J also HIERARCHY, PATH, ID, DEPTH, CONTAINERS, BACKEND, WALK, FALLBACK,\n"
-	       "ERROR): see --list-columns. A count the backend cannot see is '-' (null).\n"
+	       "with -J also HIERARCHY, PATH, ID, DEPTH, CONTAINERS, BACKEND, WALK, SOURCE,\n"
+	       "FALLBACK, ERROR): see --list-columns. A count the backend cannot see is '-'\n"
+	       "(null).\n"
 	       "A container that cannot be opened is a row with ERROR set; pcon says so\n"
 	       "on stderr and exits 1.\n");
 }
@@ -361,6 +368,7 @@ static int set_row(struct stats *s, struct table *t, struct libscols_line *ln, c
 	r = r ?: table_set(t, ln, COL_BACKEND, un ? NULL : pcon_backend_to_string(w->info.backend));
 	r = r ?: table_set(t, ln, COL_WALK, un || w->info.walk == PCON_WALK_NONE ? NULL
 							 : pcon_walk_to_string(w->info.walk));
+	r = r ?: table_set(t, ln, COL_SOURCE, un ? NULL : w->pcond ? "pcond" : "pcon");
 	const char *why = NULL;
 	if (!un && w->info.fallback < 0)
 		why = bpf_reason(w->info.fallback) ?: strerror(-w->info.fallback);
@@ -401,6 +409,97 @@ static int print_rows(struct stats *s, const struct rows *rs)
 	return r;
 }
 
+/*
+ * Ask a running pcond for ct's counts (recursive: and its subtree's): it
+ * keeps its eBPF program loaded, so this costs a request, not a load. 0, or
+ * a negative errno when pcon must walk itself (no pcond, --direct, another
+ * backend asked for, a hierarchy it does not watch, an old answer...).
+ */
+static int ask_pcond(const struct stats *s, const struct pcon_container *ct, bool recursive,
+		     struct pcond_answer *ret)
+{
+	*ret = (struct pcond_answer){ 0 };
+	if (s->direct)
+		return -EOPNOTSUPP;
+	char *spec;
+	if (asprintf(&spec, "%s:%s", ct->hier->name, ct->path) < 0)
+		return -ENOMEM;
+	int r = pcond_taskstats(s->c, spec, recursive, s->backend, ret);
+	free(spec);
+	if (r == 0 && (ret->rows[0].id != ct->id || (!recursive && ret->n != 1))) {
+		pcond_answer_free(ret); /* another container of that name */
+		r = -ESTALE;
+	}
+	if (r == 0 && s->verbose)
+		fprintf(stderr, "pcon: %s: pcond answered from its walk of %.1f ms ago\n",
+			cli_name(ct), (double)ret->age_us / 1000);
+	return r;
+}
+
+/* The counts of one container from pcond's answer. */
+static void pcond_counts(const struct stats *s, const struct pcond_answer *a,
+			 struct pcon_taskstats *ret)
+{
+	if (s->flags & PCON_TASKSTATE_RECURSIVE) {
+		*ret = a->rows[0].sum;
+		ret->containers = a->n;
+	} else {
+		*ret = a->rows[0].own;
+		ret->containers = 1;
+	}
+}
+
+/* --tree rows of ct from pcond's answer (pre-order, parent ids): nothing
+ * is loaded or listed here. Rows below --depth are left out, but count in
+ * their ancestors' CONTAINERS as in a walk. */
+static int tree_from_pcond(struct stats *s, struct rows *rs, const struct pcon_container *ct,
+			   const struct pcond_answer *a)
+{
+	long *at = calloc(a->n, sizeof(*at));        /* the rows of the ancestors */
+	uint64_t *ids = calloc(a->n, sizeof(*ids));  /* and their ids, by depth */
+	int r = at && ids ? 0 : -ENOMEM;
+	size_t first = rs->n, top = 0;
+	for (size_t i = 0; i < a->n && r == 0; i++) {
+		const struct pcond_row *w = &a->rows[i];
+		while (top > 0 && ids[top - 1] != w->parent)
+			top--;
+		if (i > 0 && top == 0) {
+			r = -EBADMSG;
+			break;
+		}
+		for (size_t k = 0; k < top; k++)
+			if (at[k] >= 0)
+				rs->v[at[k]].sum.containers++;
+		ids[top] = w->id;
+		at[top] = -1;
+		if ((int)top <= s->depth) {
+			struct row *row;
+			if (rows_push(rs, &row) < 0)
+				r = -ENOMEM;
+			else {
+				*row = (struct row){ .depth = (int)top, .parent = top ? at[top - 1] : -1,
+						     .id = w->id, .info = a->info, .pcond = true,
+						     .sum = w->sum, .hier = ct->hier };
+				row->sum.containers = 1;
+				row->path = strdup(w->path);
+				row->name = strdup(cli_spec_name(ct->hier, w->path));
+				r = row->path && row->name ? 0 : -ENOMEM;
+				at[top] = (long)(rs->n - 1);
+			}
+		}
+		top++;
+	}
+	if (r < 0) /* leave no half tree */
+		while (rs->n > first) {
+			rs->n--;
+			free(rs->v[rs->n].name);
+			free(rs->v[rs->n].path);
+		}
+	free(at);
+	free(ids);
+	return r;
+}
+
 /* One sample of the containers named: the seed's line each, or a row each. */
 static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 {
@@ -409,7 +508,15 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct pcon_taskstats t;
 		struct pcon_taskstate_info info;
-		int r = pcon_taskstate_read(s->c->p, cts[i], s->backend, s->flags, &t, &info);
+		struct pcond_answer a;
+		bool pcond = ask_pcond(s, cts[i], s->flags & PCON_TASKSTATE_RECURSIVE, &a) == 0;
+		int r = 0;
+		if (pcond) {
+			pcond_counts(s, &a, &t);
+			info = a.info;
+			pcond_answer_free(&a);
+		} else
+			r = pcon_taskstate_read(s->c->p, cts[i], s->backend, s->flags, &t, &info);
 		if (r < 0) {
 			rc = fail_read(s, cli_name(cts[i]), r);
 			break;
@@ -419,6 +526,8 @@ static int sample_flat(struct stats *s, struct pcon_container **cts, int n)
 			seed_line(n > 1 ? cli_name(cts[i]) : NULL, &t);
 		else if (add_row(&rs, cts[i], 0, -1, &t, &info) < 0)
 			rc = cli_errno("stats", -ENOMEM);
+		else
+			rs.v[rs.n - 1].pcond = pcond;
 	}
 	if (rc == 0 && s->table)
 		rc = print_rows(s, &rs);
@@ -432,6 +541,14 @@ static int sample_tree(struct stats *s, struct pcon_container **cts, int n)
 	s->unreadable = 0;
 	for (int i = 0; i < n; i++) {
 		/* One walk per container named: every row below it comes from it. */
+		struct pcond_answer a;
+		if (ask_pcond(s, cts[i], true, &a) == 0) {
+			say_how(s, cli_name(cts[i]), &a.info);
+			int r = tree_from_pcond(s, &rs, cts[i], &a);
+			pcond_answer_free(&a);
+			if (r == 0)
+				continue;
+		}
 		struct pcon_tsnap *snap;
 		int r = pcon_tsnap_take(s->c->p, cts[i], s->backend, &snap);
 		if (r == 0) {
@@ -493,10 +610,11 @@ static int run(struct stats *s, struct pcon_container **cts, int n, double delay
 /* The options; 0, -1 after --help, or the exit status of a usage error. */
 static int parse_args(struct stats *s, int argc, char **argv, double *delay, long *count)
 {
-	enum { OPT_DEPTH = 0x100, OPT_INTERVAL };
+	enum { OPT_DEPTH = 0x100, OPT_INTERVAL, OPT_DIRECT };
 	static const struct option opts[] = {
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "tree", no_argument, NULL, 't' },
+		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "backend", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -513,6 +631,7 @@ static int parse_args(struct stats *s, int argc, char **argv, double *delay, lon
 		switch (o) {
 		case 'r': s->flags |= PCON_TASKSTATE_RECURSIVE; break;
 		case 't': s->tree = true; break;
+		case OPT_DIRECT: s->direct = true; break;
 		case 'v': s->verbose = true; break;
 		case 'h': stats_help(); return -1;
 		case OPT_DEPTH:

@@ -40,8 +40,28 @@ check "a's sum: 2 sleeping, 1 stopped" \
 	[ "$(field "/$PFX/a" sum_sleeping)" = 2 ] && [ "$(field "/$PFX/a" sum_stopped)" = 1 ]
 age=$(sed -n 's/^ok .* age_us=\([0-9]*\)$/\1/p' <<<"$out")
 check "root's answer comes from a walk made for it (${age} us ago)" [ -n "$age" ] && [ "$age" -lt 100000 ]
-direct=$($PCON stats -r -J --direct "$C" 2>/dev/null | jq -r '.. | .total? // empty' 2>/dev/null | head -1)
-[ -n "$direct" ] && check "the same total as pcon's own walk ($direct)" [ "$direct" = 3 ]
+
+# --- pcon stats asks pcond, and says so ---
+cols=CONTAINER,TOTAL,RUNNING,SLEEPING,UNINTERRUPTIBLE,STOPPED,OTHER,CONTAINERS
+via=$($PCON --socket "$S" stats --tree -J -o $cols,SOURCE "$C")
+here=$($PCON --socket "$S" stats --tree -J -o $cols,SOURCE --direct "$C")
+flat() { jq -c '[.containers[] | recurse(.children[]?) | del(.children)]' <<<"$1"; }
+check "stats --tree: pcond answered every row" jq -e '[.[] | .source] | length == 5 and all(. == "pcond")' <<<"$(flat "$via")"
+check "stats --tree --direct: pcon walked" jq -e 'all(.[]; .source == "pcon")' <<<"$(flat "$here")"
+check "stats --tree: pcond's rows are pcon's own, count for count" \
+	[ "$(flat "$via" | jq -c 'map(del(.source))')" = "$(flat "$here" | jq -c 'map(del(.source))')" ]
+check "stats --tree --depth 1 from pcond: 3 rows, the top summing 5 containers" \
+	jq -e '[.containers[] | recurse(.children[]?)] | length == 3 and .[0].containers == 5' \
+	<<<"$($PCON --socket "$S" stats --tree --depth 1 -J -o $cols "$C")"
+check "the seed's line from pcond is pcon's own" \
+	[ "$($PCON --socket "$S" stats -r "$C")" = "$($PCON --socket "$S" stats -r --direct "$C")" ]
+check "stats -r: 3 threads, 2 sleeping, 1 stopped" \
+	grep -qx "sleeping 2, blocked 0, running 0, stopped 1, uninterruptible 0" <<<"$($PCON --socket "$S" stats -r "$C")"
+check "stats -v says pcond answered" grep -q "pcond answered from its walk" <<<"$($PCON --socket "$S" stats -v "$C" 2>&1 >/dev/null)"
+check "stats -B proc does not ask pcond" \
+	jq -e '.containers[0].source == "pcon" and .containers[0].backend == "proc"' <<<"$($PCON --socket "$S" stats -B proc -J "$C")"
+check "no pcond at the socket: pcon walks" \
+	jq -e '.containers[0].source == "pcon"' <<<"$($PCON --socket "$S.none" stats -J "$C")"
 
 one=$(ask "$S" "taskstats $C/a/b")
 check "without -r: one line" [ "$(grep -c '^taskstats ' <<<"$one")" = 1 ] && grep -q '^ok 1 ' <<<"$one"

@@ -4,7 +4,6 @@
 
 #include <stdbool.h>
 
-#include "json.h"
 #include "pcon/pcon.h"
 
 struct cli {
@@ -63,10 +62,6 @@ void cli_free_specs(struct pcon_container **v, int n);
 const char *cli_name(const struct pcon_container *ct);
 /* The same for a hierarchy and a raw path. */
 const char *cli_spec_name(const struct pcon_hier *h, const char *path);
-
-struct pcon_pressure;
-/* The members of a pressure object in JSON (cmd-pressure.c). */
-void cli_json_pressure(struct json *j, const struct pcon_pressure *p);
 
 /* Give a command pcon runs the open-file limit pcon was started with. */
 void cli_restore_nofile(void);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "table.h"
 
 enum { KCOL_CONTAINER, KCOL_KNOB, KCOL_VALUE };

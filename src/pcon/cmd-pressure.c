@@ -90,33 +90,6 @@ static int add_rows(struct table *t, const char *name, const struct pcon_contain
 	return e;
 }
 
-/* The members of one pressure object: per resource {"some": {...}, "full": {...}}
- * (pcon stats --json, through json.c). */
-void cli_json_pressure(struct json *j, const struct pcon_pressure *p)
-{
-	for (int r = 0; r < PCON_PSI_MAX; r++) {
-		if (!p->have[r][PCON_PSI_SOME] && !p->have[r][PCON_PSI_FULL]) {
-			json_null(j, pcon_psi_resource_to_string((enum pcon_psi_resource)r));
-			continue;
-		}
-		json_obj_begin(j, pcon_psi_resource_to_string((enum pcon_psi_resource)r));
-		for (int k = 0; k < PCON_PSI_KIND_MAX; k++) {
-			const char *kn = pcon_psi_kind_to_string((enum pcon_psi_kind)k);
-			if (!p->have[r][k]) {
-				json_null(j, kn);
-				continue;
-			}
-			json_obj_begin(j, kn);
-			json_double(j, "avg10", p->v[r][k].avg10, 2);
-			json_double(j, "avg60", p->v[r][k].avg60, 2);
-			json_double(j, "avg300", p->v[r][k].avg300, 2);
-			json_u64(j, "total_us", p->v[r][k].total_us);
-			json_obj_end(j);
-		}
-		json_obj_end(j);
-	}
-}
-
 /* The container's rows (raw name, as table_set_name wants it). */
 static int show(struct pressure *s, const struct pcon_container *ct, const struct pcon_pressure *p)
 {

@@ -1,4 +1,6 @@
-/* A small streaming JSON writer for --json output. */
+/* A small streaming JSON writer: only for pcon get --all -J, whose keyed
+ * files nest as objects of typed numbers, which libsmartcols 2.38 (one JSON
+ * type per column) cannot express. Every table goes through table.c. */
 #ifndef PCON_JSON_H
 #define PCON_JSON_H
 

@@ -82,10 +82,16 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
 	for fmt in text json; do
 		opt=(); [ $fmt = json ] && opt=(-J)
-		timeout 3 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
-		sleep 1
-		$PCON exec "$C/tab\tname" -- true
-		wait $ep
+		timeout 20 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
+		# Exec again until the watcher (slow to start under ASan on a busy
+		# machine) has seen one; bounded by its own timeout.
+		for _ in $(seq 30); do
+			sleep 0.5
+			$PCON exec "$C/tab\tname" -- true
+			sleep 0.2
+			grep -q "exec" "$ev" && break
+		done
+		kill $ep 2>/dev/null; wait $ep
 		if [ $fmt = text ]; then
 			check "$H: events: the exec line names it escaped" \
 				grep -qF " $H:/$PFX-n/tab\tname pid=" "$ev"

@@ -90,6 +90,8 @@ NOSOCK="/tmp/$PFX-none.sock"
 # (-B proc: under TCG every start that tries to load eBPF costs seconds)
 top_json() { $PCON --socket "$NOSOCK" top -b -c 1 -d 0.5 -B proc -J "$@"; }
 cpu_of() { jq --arg c "$1" '.containers[] | select(.container == $c) | .["%cpu"]'; }
+# busy fixtures stop as soon as they are measured: a guest has one CPU
+stop_kids() { for k in "${kids[@]}"; do kill -9 "$k" 2>/dev/null; wait "$k" 2>/dev/null; done; kids=(); }
 $PCON create "unified:/$PFX/busy" "unified:/$PFX/mt" >/dev/null
 bash -c 'while :; do :; done' & kids+=($!); $PCON attach "unified:/$PFX/busy" $! >/dev/null
 j=$(top_json -o container,%cpu,tasks,memory,input/s "unified:/$PFX")
@@ -102,6 +104,7 @@ out=$($PCON top -b -c 1 -d 0.1 -B proc -n --raw -o container,tasks,R "unified:/$
 check "top -b -n --raw -o: the row alone ($out)" [ "$out" = "unified:/$PFX/busy 1 1" ]
 check "top -b: Input/s and Output/s are default columns" \
 	grep -Eq '^CONTAINER +TASKS .* +%CPU +MEMORY +INPUT/S +OUTPUT/S$' <<<"$($PCON top -b -c 1 -d 0.1 -B proc "unified:/$PFX" | head -1)"
+stop_kids
 own=$(top_json --recursive=no -o container,tasks "unified:/$PFX" | jq --arg c "unified:/$PFX" '.containers[] | select(.container == $c) | .tasks')
 check "top --recursive=no: a parent's own tasks ($own)" [ "$own" = 0 ]
 fails_with "top: --recursive takes yes or no" "--recursive: 'x' is not yes or no" $PCON top -b --recursive=x
@@ -111,6 +114,7 @@ if command -v xz >/dev/null; then
 	for _ in $(seq 100); do [ "$(wc -l <"$CG/$PFX/mt/cgroup.threads")" -ge 3 ] && break; sleep 0.1; done
 	th=$(top_json -o container,tasks "unified:/$PFX/mt" | jq '.containers[0].tasks')
 	pr=$(top_json -P -o container,tasks "unified:/$PFX/mt" | jq '.containers[0].tasks')
+	stop_kids
 	check "top -P counts processes ($pr), not threads ($th)" [ "$pr" = 1 ] && [ "$th" -ge 3 ]
 else
 	skip "top -P" "xz is not installed (a multi-threaded fixture)"
@@ -124,10 +128,11 @@ if [ -n "$A" ] && [ -n "$M" ]; then
 	check "top -b: %CPU of a busy v1 container from its cpuacct.usage ($c)" awk -v c="$c" 'BEGIN { exit !(c > 1) }'
 	c=$(top_json -o container,%cpu "$M:/$PFX-c" | cpu_of "$M:/$PFX-c/busy")
 	check "top -b: %CPU of $M:/ from the cpuacct hierarchy at the same path ($c)" awk -v c="$c" 'BEGIN { exit !(c > 1) }'
+	stop_kids
 else
 	skip "top -b: %CPU from v1 cpuacct" "no v1 cpuacct hierarchy apart from a v1 memory one here"
 fi
-for k in "${kids[@]}"; do kill -9 "$k" 2>/dev/null; wait "$k" 2>/dev/null; done; kids=()
+stop_kids
 
 # Input/s and Output/s: dd with direct I/O (the page cache would hide it) in
 # a container of the hierarchy that counts block I/O (v2 io, v1 blkio).

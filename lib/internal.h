@@ -69,6 +69,8 @@ struct pcon {
 		struct mnl_socket *nl;        /* taskstats netlink socket */
 		unsigned portid, seq;
 		uint16_t family;
+		bool query;                   /* bpf: query_css loaded (one container per bpf() call) */
+		bool no_query;                /* PCON_BPF_WALK=css_task_iter: never load it */
 	} ts;
 };
 

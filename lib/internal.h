@@ -71,6 +71,7 @@ struct pcon {
 		uint16_t family;
 		bool query;                   /* bpf: query_css loaded (one container per bpf() call) */
 		bool no_query;                /* PCON_BPF_WALK=css_task_iter: never load it */
+		uint64_t n_query;             /* queries query_css answered (tests look) */
 	} ts;
 };
 

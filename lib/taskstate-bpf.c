@@ -159,6 +159,11 @@ void taskstate_bpf_release(struct pcon *p)
 	p->ts.bpf_err = 0;
 }
 
+uint64_t taskstate_bpf_queries(const struct pcon *p)
+{
+	return p->ts.n_query;
+}
+
 enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p)
 {
 	return p->ts.bpf_err > 0 ? p->ts.walk : PCON_WALK_NONE;
@@ -223,16 +228,6 @@ static int clear_slots(struct pcon *p)
 	return 0;
 }
 
-/* Drop every cgroup query_css holds (the cache was full). */
-static void clear_cache(struct pcon *p)
-{
-	int fd = bpf_map__fd(p->ts.skel->maps.cgrps);
-	struct ts_cache_key key;
-	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
-		if (bpf_map_delete_elem(fd, &key) < 0)
-			break;
-}
-
 static struct ts_cache_key cache_key(const struct pcon_container *c)
 {
 	return (struct ts_cache_key){ .cgroup_id = c->id, .hier_id = (unsigned)c->hier->id };
@@ -247,10 +242,11 @@ static int query_one(struct pcon *p, const struct pcon_container *c, struct pcon
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &q, .ctx_size_in = sizeof(q));
 	if (bpf_prog_test_run_opts(bpf_program__fd(p->ts.skel->progs.query_css), &opts) < 0)
 		return 0; /* the iterator answers instead, and reports its own error */
+	if (q.found != TS_QUERY_FOUND && q.found != TS_QUERY_GONE)
+		return 0;
+	p->ts.n_query++;
 	if (q.found == TS_QUERY_GONE)
 		return -ENOENT;
-	if (q.found != TS_QUERY_FOUND)
-		return 0;
 	struct pcon_taskstats own = { 0 };
 	for (int b = 0; b < TS_B_MAX; b++)
 		taskstats_add_n(&own, (enum ts_bucket)b, q.n[b]);
@@ -270,12 +266,9 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 	if (p->ts.walk == PCON_WALK_CSS_TASK && p->ts.query && !recursive) {
 		/* The container's first query: leave its cgroup for query_css. */
 		skel->bss->keep_key = cache_key(c);
-		skel->bss->keep_full = 0;
 		int r = run_iter(skel->progs.count_css_keep, c->fd, false);
 		if (r < 0)
 			return r;
-		if (skel->bss->keep_full)
-			clear_cache(p); /* room for the next one */
 	} else if (p->ts.walk == PCON_WALK_CSS_TASK) {
 		int r = run_iter(skel->progs.count_css, c->fd, recursive);
 		if (r < 0)

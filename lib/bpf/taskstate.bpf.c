@@ -134,14 +134,13 @@ struct cg_ref {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* the oldest go, with their reference */
 	__uint(max_entries, TS_CACHE_MAX);
 	__type(key, struct ts_cache_key);
 	__type(value, struct cg_ref);
 } cgrps SEC(".maps");
 
 struct ts_cache_key keep_key; /* count_css_keep: where to leave the cgroup */
-__u32 keep_full;              /* count_css_keep: the cache had no room */
 
 /* One cgroup's record: its own threads. */
 static __always_inline void record_cgroup(struct cgroup *cgrp)
@@ -184,11 +183,7 @@ int count_css_keep(struct bpf_iter__cgroup *ctx)
 		return 0;
 	struct cg_ref zero = {};
 	struct ts_cache_key key = keep_key;
-	if (bpf_map_update_elem(&cgrps, &key, &zero, BPF_NOEXIST) != 0 &&
-	    !bpf_map_lookup_elem(&cgrps, &key)) {
-		keep_full = 1;
-		return 0;
-	}
+	bpf_map_update_elem(&cgrps, &key, &zero, BPF_NOEXIST);
 	struct cg_ref *ref = bpf_map_lookup_elem(&cgrps, &key);
 	struct cgroup *held = ref ? bpf_cgroup_acquire(cgrp) : NULL;
 	if (!held)

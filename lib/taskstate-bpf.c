@@ -281,6 +281,7 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 		skel->bss->hier = hier;
 		skel->bss->ss_slot = 0;
 		skel->bss->last_cgrp = 0;
+		skel->bss->last_cset = 0;
 		r = run_iter(skel->progs.count_tasks, -1, false);
 		int rr = clear_slots(p);
 		if (r < 0 || rr < 0)

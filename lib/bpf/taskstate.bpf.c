@@ -299,6 +299,8 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 		return bpf_map_lookup_elem(&recs, slot);
 	}
 	struct ts_record *mine = NULL;
+	struct cgroup *first = cgrp;
+	__u32 mine_slot = 0;
 	int depth;
 	for (depth = 0; depth < MAX_DEPTH && cgrp; depth++) {
 		__u32 s;
@@ -309,8 +311,10 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 			overflow = 1;
 			return NULL;
 		}
-		if (depth == 0)
+		if (depth == 0) {
 			mine = rec;
+			mine_slot = s;
+		}
 		struct cgroup_subsys_state *p = cgrp->self.parent;
 		cgrp = p ? p->cgroup : NULL;
 		if (cgrp)
@@ -318,8 +322,16 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 	}
 	if (depth == MAX_DEPTH && cgrp && !bpf_map_lookup_elem(&slots, &id))
 		too_deep = 1; /* its upper ancestors would miss these threads */
+	last_cgrp = (__u64)first;
+	last_rec = mine_slot;
 	return mine;
 }
+
+/* The css_set of the previous thread, and its record (0: none yet). Threads
+ * of a process, and processes started alike, share one css_set: the same
+ * set, the same cgroup, with none of the loads that find it. */
+__u64 last_cset;
+__u32 last_cset_rec;
 
 SEC("iter/task")
 int count_tasks(struct bpf_iter__task *ctx)
@@ -327,12 +339,22 @@ int count_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	if (!task)
 		return 0;
-	struct cgroup *cgrp = task_cgroup(task);
-	if (!cgrp) {
-		unmapped++;
-		return 0;
+	struct ts_record *rec;
+	__u64 cset = (__u64)task->cgroups;
+	if (cset && cset == last_cset) {
+		rec = bpf_map_lookup_elem(&recs, &last_cset_rec);
+	} else {
+		struct cgroup *cgrp = task_cgroup(task);
+		if (!cgrp) {
+			unmapped++;
+			return 0;
+		}
+		rec = record_of(cgrp);
+		if (rec) {
+			last_cset = cset;
+			last_cset_rec = last_rec;
+		}
 	}
-	struct ts_record *rec = record_of(cgrp);
 	if (!rec)
 		return 0;
 	struct counts c = {};

@@ -9,8 +9,9 @@
  * iterator cannot resume a second read), and reads the records the walk left
  * in the array map, which is mapped into this process.
  *
- * One container's own counts (the css_task walk, not recursive) take one
- * bpf(BPF_PROG_RUN) of the sleepable syscall program query_css instead,
+ * One container's own counts (the css_task walk, not recursive), from the
+ * handle's second such query on, take one bpf(BPF_PROG_RUN) of the
+ * sleepable syscall program query_css instead,
  * where the kernel allows css_task kfuncs in it: the link, the iterator fd
  * and its seq buffer cost more than counting 100 threads. query_css finds
  * the cgroup in a cache that the container's first query (an iterator,
@@ -101,14 +102,28 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 	return 0;
 }
 
-/* load_one, with query_css where this kernel takes it (the verifier allows
- * the css_task kfuncs in sleepable programs since 6.7, the cgroup kfuncs in
- * syscall programs later); a kernel that refuses it still gets the walk. */
+/* Load (or reload, larger) the program of one walk; query_css stays as it was. */
 static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
 {
-	if (walk == PCON_WALK_CSS_TASK && !p->ts.no_query && load_one(p, walk, max, true) == 0)
-		return 0;
-	return load_one(p, walk, max, false);
+	return load_one(p, walk, max, p->ts.skel && p->ts.query);
+}
+
+/*
+ * Loading query_css and count_css_keep costs about as much as the rest of
+ * the program (tens of ms): a process that asks for one container once, as
+ * pcon stats does, never pays it. The second single-container query of a
+ * handle reloads the program with them, once, where this kernel takes them
+ * (the verifier allows the css_task kfuncs in sleepable programs since 6.7,
+ * the cgroup kfuncs in syscall programs later); a refusal keeps the walk
+ * that runs.
+ */
+static void want_query(struct pcon *p)
+{
+	if (p->ts.walk != PCON_WALK_CSS_TASK || p->ts.query || p->ts.no_query || p->ts.query_tried ||
+	    ++p->ts.n_single < 2)
+		return;
+	p->ts.query_tried = true;
+	(void)load_one(p, PCON_WALK_CSS_TASK, p->ts.recs_max, true);
 }
 
 /* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
@@ -157,6 +172,8 @@ void taskstate_bpf_release(struct pcon *p)
 {
 	unload(p);
 	p->ts.bpf_err = 0;
+	p->ts.query = p->ts.query_tried = false;
+	p->ts.n_single = 0;
 }
 
 uint64_t taskstate_bpf_queries(const struct pcon *p)
@@ -304,6 +321,8 @@ int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recu
 	int r = taskstate_bpf_ready(p);
 	if (r < 0)
 		return r;
+	if (!recursive)
+		want_query(p);
 	if (p->ts.query && !recursive && (r = query_one(p, c, s)) != 0)
 		return r < 0 ? r : 0;
 	/* A walk that outgrows the map is run again with a larger one. */

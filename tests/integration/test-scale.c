@@ -283,6 +283,12 @@ static void compare(const struct tree *t, size_t h, const struct placed *pl,
 static void compare_single(const struct tree *t, size_t h, const struct placed *pl,
 			   const struct pcon_tsnap *proc)
 {
+	/* The handle's second single-container query loads query_css (once). */
+	struct pcon_container *c0 = tree_open(t, h, 0);
+	struct pcon_taskstats s0;
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(pcon_taskstate_read(P, c0, PCON_BACKEND_BPF, 0, &s0, NULL), 0);
+	pcon_container_free(c0);
 	uint64_t q0 = taskstate_bpf_queries(P);
 	for (size_t i = 0; i < t->n; i++) {
 		struct pcon_container *c = tree_open(t, h, i);
@@ -304,7 +310,7 @@ static void compare_single(const struct tree *t, size_t h, const struct placed *
 	if (answered == 0)
 		printf("# %s: query_css does not load here: the iterator answered every read\n", H[h]->name);
 	else
-		assert_int_equal(answered, t->n); /* every second read */
+		assert_true(answered >= t->n - 1); /* every second read (c0's may be the first) */
 	assert_int_equal(taskstate_bpf_queries(PI), 0);
 }
 

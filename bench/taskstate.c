@@ -28,7 +28,7 @@
 
 int taskstate_kernel_query(struct pcon *p, int fd, struct cgroupstats *ret); /* libpcon internal */
 
-static struct pcon *P, *PT; /* PT: bpf forced to the task walk */
+static struct pcon *P, *PT, *PI; /* PT: bpf forced to the task walk; PI: css_task_iter */
 static const struct pcon_hier *H;
 static char prefix[64];
 static pid_t kids[8];
@@ -160,14 +160,16 @@ static int naive_scan(const char *want_line, struct pcon_taskstats *s)
 	return 0;
 }
 
-enum col { C_RAW, C_KERNEL, C_BPF, C_TASK, C_PROC, C_NAIVE, C_MAX };
-static const char *const col_name[C_MAX] = { "cgroupstats", "kernel", "bpf", "bpf-task", "proc", "naive" };
+enum col { C_RAW, C_KERNEL, C_BPF, C_ITER, C_TASK, C_PROC, C_NAIVE, C_MAX };
+static const char *const col_name[C_MAX] = { "cgroupstats", "kernel", "bpf", "bpf-iter", "bpf-task", "proc", "naive" };
 
 /* Median ms of one query kind on c; total checked against want. */
 static double measure(enum col k, const struct pcon_container *c, int reps, uint64_t want)
 {
 	double t[64];
 	char line[300];
+	if (reps == 0)
+		return 0;
 	snprintf(line, sizeof(line), ":%s:%s\n", H->controllers[0], c->path);
 	for (int i = 0; i < reps; i++) {
 		struct pcon_taskstats s = { 0 };
@@ -181,6 +183,7 @@ static double measure(enum col k, const struct pcon_container *c, int reps, uint
 			break;
 		case C_KERNEL: r = pcon_taskstate_read(P, c, PCON_BACKEND_KERNEL, 0, &s, NULL); break;
 		case C_BPF: r = pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
+		case C_ITER: r = pcon_taskstate_read(PI, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
 		case C_TASK: r = pcon_taskstate_read(PT, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
 		case C_PROC: r = pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &s, NULL); break;
 		default: r = naive_scan(line, &s); break;
@@ -197,13 +200,47 @@ static double measure(enum col k, const struct pcon_container *c, int reps, uint
 	return median(t, reps);
 }
 
+/* BENCH_QUICK=1 in the environment: no naive column, no 25,000 row and no
+ * 10-thread section, only the walks of every container beside 20,000
+ * threads (the figures compared while tuning). */
+static bool quick;
+
 static int reps_for(enum col k, int n)
 {
+	if (quick && k == C_NAIVE)
+		return 0;
 	if (k == C_NAIVE)
 		return n >= 10000 ? 3 : 5;
 	if (k == C_PROC || k == C_KERNEL)
 		return n >= 10000 ? 7 : 21;
 	return 31;
+}
+
+/* Every container's counts at once: one walk of the whole hierarchy, by
+ * each walk. */
+static int walk_all(void)
+{
+	struct pcon_container *root;
+	if (pcon_container_open(H, "/", &root) < 0)
+		return -1;
+	double css[31], task[31];
+	for (int i = 0; i < 31; i++) {
+		struct pcon_tsnap *s;
+		double t0 = now_ms();
+		if (pcon_tsnap_take(P, root, PCON_BACKEND_BPF, &s) < 0)
+			return -1;
+		css[i] = now_ms() - t0;
+		pcon_tsnap_free(s);
+		t0 = now_ms();
+		if (pcon_tsnap_take(PT, root, PCON_BACKEND_BPF, &s) < 0)
+			return -1;
+		task[i] = now_ms() - t0;
+		pcon_tsnap_free(s);
+	}
+	printf("\nEvery container of %s at once, 20,000+ threads on the machine (median ms):\n"
+	       "  css_task walk %.3f   task walk %.3f\n", H->name, median(css, 31), median(task, 31));
+	pcon_container_free(root);
+	return 0;
 }
 
 static void cleanup(void)
@@ -229,6 +266,7 @@ int main(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	quick = getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "1") == 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (geteuid() != 0) {
@@ -238,6 +276,9 @@ int main(void)
 	snprintf(prefix, sizeof(prefix), "pcon-bench-%d", (int)getpid());
 	setenv("PCON_BPF_WALK", "task", 1);
 	int r = pcon_open(NULL, &PT);
+	setenv("PCON_BPF_WALK", "css_task_iter", 1);
+	if (r == 0)
+		r = pcon_open(NULL, &PI);
 	unsetenv("PCON_BPF_WALK");
 	if (r < 0 || pcon_open(NULL, &P) < 0 || pcon_hier_find(P, "cpu", &H) < 0 || H->version != 1) {
 		printf("bench taskstate: skipped (needs a v1 cpu hierarchy for the kernel comparison)\n");
@@ -253,14 +294,17 @@ int main(void)
 	printf("Task-state query latency, one container on v1 %s (median ms; ratio to the kernel's\n"
 	       "own cgroupstats reply on the same container). 'kernel' = pcon's kernel backend\n"
 	       "(cgroupstats + the thread list for its uncounted threads); naive = every thread on\n"
-	       "the machine filtered by its cgroup file; bpf-task = the task-iterator walk of\n"
-	       "kernels without the css_task kfuncs (forced here), over every thread.\n\n", H->name);
+	       "the machine filtered by its cgroup file; bpf = the css_task walk (after the first\n"
+	       "query one bpf() call of a syscall program, where the kernel loads it); bpf-iter =\n"
+	       "the css_task walk by cgroup iterator every time (PCON_BPF_WALK=css_task_iter);\n"
+	       "bpf-task = the task-iterator walk of kernels without the css_task kfuncs (forced\n"
+	       "here), over every thread.\n\n", H->name);
 	printf("%8s", "threads");
 	for (int k = 0; k < C_MAX; k++)
 		printf(" %12s", col_name[k]);
-	printf(" %9s %9s %9s\n", "bpf/cgst", "task/cgst", "proc/cgst");
+	printf(" %9s %9s %9s %9s\n", "bpf/cgst", "iter/cgst", "task/cgst", "proc/cgst");
 	static const int sizes[] = { 100, 1000, 10000, 25000 };
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) - quick; i++) {
 		spawn_threads(c, sizes[i]);
 		double ms[C_MAX];
 		for (int k = 0; k < C_MAX; k++)
@@ -268,12 +312,17 @@ int main(void)
 		printf("%8d", sizes[i]);
 		for (int k = 0; k < C_MAX; k++)
 			printf(" %12.3f", ms[k]);
-		printf(" %8.2fx %8.2fx %8.1fx\n", ms[C_BPF] / ms[C_RAW], ms[C_TASK] / ms[C_RAW], ms[C_PROC] / ms[C_RAW]);
+		printf(" %8.2fx %8.2fx %8.2fx %8.1fx\n", ms[C_BPF] / ms[C_RAW], ms[C_ITER] / ms[C_RAW],
+		       ms[C_TASK] / ms[C_RAW], ms[C_PROC] / ms[C_RAW]);
 		fflush(stdout);
 		kill_kids();
 	}
 	pcon_container_free(c);
 
+	if (quick) { /* the walks beside 20,000 threads, without the 10-thread section */
+		spawn_threads(NULL, 20000);
+		return walk_all() < 0;
+	}
 	/* A small container, alone and then next to 20,000 other threads. */
 	snprintf(path, sizeof(path), "/%s/small", prefix);
 	if (pcon_container_create(H, path, &c) < 0)
@@ -298,27 +347,8 @@ int main(void)
 	for (int k = 0; k < C_MAX; k++)
 		printf(" %11.2fx", crowd[k] / alone[k]);
 	printf("\n");
-	/* Every container's counts at once: one walk of the whole hierarchy. */
-	struct pcon_container *root;
-	if (pcon_container_open(H, "/", &root) < 0)
+	if (walk_all() < 0)
 		return 1;
-	double css[31], task[31];
-	for (int i = 0; i < 31; i++) {
-		struct pcon_tsnap *s;
-		double t0 = now_ms();
-		if (pcon_tsnap_take(P, root, PCON_BACKEND_BPF, &s) < 0)
-			return 1;
-		css[i] = now_ms() - t0;
-		pcon_tsnap_free(s);
-		t0 = now_ms();
-		if (pcon_tsnap_take(PT, root, PCON_BACKEND_BPF, &s) < 0)
-			return 1;
-		task[i] = now_ms() - t0;
-		pcon_tsnap_free(s);
-	}
-	printf("\nEvery container of %s at once, 20,000+ threads on the machine (median ms):\n"
-	       "  css_task walk %.3f   task walk %.3f\n", H->name, median(css, 31), median(task, 31));
-	pcon_container_free(root);
 	pcon_container_free(c);
 	return 0;
 }

@@ -69,6 +69,11 @@ struct pcon {
 		struct mnl_socket *nl;        /* taskstats netlink socket */
 		unsigned portid, seq;
 		uint16_t family;
+		bool query;                   /* bpf: query_css loaded (one container per bpf() call) */
+		bool no_query;                /* PCON_BPF_WALK=css_task_iter: never load it */
+		uint64_t n_query;             /* queries query_css answered (tests look) */
+		bool query_tried;             /* the reload with query_css was tried */
+		unsigned n_single;            /* single-container bpf queries so far */
 	} ts;
 };
 

@@ -4,10 +4,19 @@
  * pcon handle, on first use, and kept until pcon_close. Loading probes which
  * walk this kernel can run: the cgroup iterator with the css_task kfuncs
  * (6.7+) first, else the task iterator (5.8+); PCON_BPF_WALK=css_task|task
- * in the environment at pcon_open forces one. Each query attaches a short-lived iterator
+ * in the environment at pcon_open forces one. Each walk attaches a short-lived iterator
  * link, runs it with one read() (the programs write no output: a cgroup
  * iterator cannot resume a second read), and reads the records the walk left
  * in the array map, which is mapped into this process.
+ *
+ * One container's own counts (the css_task walk, not recursive), from the
+ * handle's second such query on, take one bpf(BPF_PROG_RUN) of the
+ * sleepable syscall program query_css instead,
+ * where the kernel allows css_task kfuncs in it: the link, the iterator fd
+ * and its seq buffer cost more than counting 100 threads. query_css finds
+ * the cgroup in a cache that the container's first query (an iterator,
+ * count_css_keep) fills. Where query_css does not load, the iterator answers
+ * every query; PCON_BPF_WALK=css_task_iter forces that.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -50,15 +59,20 @@ static void unload(struct pcon *p)
 
 static enum pcon_walk forced_walk(void);
 
-/* Load the program of one walk with room for max records; map its records. */
-static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
+/* Load the program of one walk with room for max records; map its records.
+ * query: with query_css and count_css_keep (the css_task walk only). */
+static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool query)
 {
 	libbpf_quiet();
 	struct taskstate_bpf *skel = taskstate_bpf__open();
 	if (!skel)
 		return negerrno();
 	int r = 0;
+	query = query && walk == PCON_WALK_CSS_TASK;
 	if (bpf_program__set_autoload(skel->progs.count_css, walk == PCON_WALK_CSS_TASK) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_css_keep, query) < 0 ||
+	    bpf_program__set_autoload(skel->progs.query_css, query) < 0 ||
+	    bpf_map__set_max_entries(skel->maps.cgrps, query ? TS_CACHE_MAX : 1) < 0 ||
 	    bpf_program__set_autoload(skel->progs.count_tasks, walk == PCON_WALK_TASK) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.recs, max) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.slots, walk == PCON_WALK_TASK ? max : 1) < 0 ||
@@ -84,13 +98,40 @@ static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
 	p->ts.recs_size = size;
 	p->ts.recs_max = max;
 	p->ts.walk = walk;
+	p->ts.query = query;
 	return 0;
+}
+
+/* Load (or reload, larger) the program of one walk; query_css stays as it was. */
+static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
+{
+	return load_one(p, walk, max, p->ts.skel && p->ts.query);
+}
+
+/*
+ * Loading query_css and count_css_keep costs about as much as the rest of
+ * the program (tens of ms): a process that asks for one container once, as
+ * pcon stats does, never pays it. The second single-container query of a
+ * handle reloads the program with them, once, where this kernel takes them
+ * (the verifier allows the css_task kfuncs in sleepable programs since 6.7,
+ * the cgroup kfuncs in syscall programs later); a refusal keeps the walk
+ * that runs.
+ */
+static void want_query(struct pcon *p)
+{
+	if (p->ts.walk != PCON_WALK_CSS_TASK || p->ts.query || p->ts.no_query || p->ts.query_tried ||
+	    ++p->ts.n_single < 2)
+		return;
+	p->ts.query_tried = true;
+	(void)load_one(p, PCON_WALK_CSS_TASK, p->ts.recs_max, true);
 }
 
 /* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
 void taskstate_bpf_setup(struct pcon *p)
 {
 	p->ts.want = forced_walk();
+	const char *w = getenv("PCON_BPF_WALK");
+	p->ts.no_query = w && strcmp(w, "css_task_iter") == 0;
 }
 
 static enum pcon_walk forced_walk(void)
@@ -98,6 +139,8 @@ static enum pcon_walk forced_walk(void)
 	const char *w = getenv("PCON_BPF_WALK");
 	if (!w || !*w)
 		return PCON_WALK_NONE;
+	if (strcmp(w, "css_task_iter") == 0)
+		return PCON_WALK_CSS_TASK;
 	for (int i = PCON_WALK_CSS_TASK; i < PCON_WALK_MAX; i++)
 		if (strcmp(w, pcon_walk_to_string((enum pcon_walk)i)) == 0)
 			return (enum pcon_walk)i;
@@ -129,6 +172,13 @@ void taskstate_bpf_release(struct pcon *p)
 {
 	unload(p);
 	p->ts.bpf_err = 0;
+	p->ts.query = p->ts.query_tried = false;
+	p->ts.n_single = 0;
+}
+
+uint64_t taskstate_bpf_queries(const struct pcon *p)
+{
+	return p->ts.n_query;
 }
 
 enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p)
@@ -195,6 +245,33 @@ static int clear_slots(struct pcon *p)
 	return 0;
 }
 
+static struct ts_cache_key cache_key(const struct pcon_container *c)
+{
+	return (struct ts_cache_key){ .cgroup_id = c->id, .hier_id = (unsigned)c->hier->id };
+}
+
+/* One container's own counts by query_css: 1 answered, 0 not in its cache,
+ * or -ENOENT (the cgroup was removed). */
+static int query_one(struct pcon *p, const struct pcon_container *c, struct pcon_tsnap *s)
+{
+	struct ts_query q = { .key = cache_key(c) };
+	/* A syscall program's context is copied back into ctx_in. */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &q, .ctx_size_in = sizeof(q));
+	if (bpf_prog_test_run_opts(bpf_program__fd(p->ts.skel->progs.query_css), &opts) < 0)
+		return 0; /* the iterator answers instead, and reports its own error */
+	if (q.found != TS_QUERY_FOUND && q.found != TS_QUERY_GONE)
+		return 0;
+	p->ts.n_query++;
+	if (q.found == TS_QUERY_GONE)
+		return -ENOENT;
+	struct pcon_taskstats own = { 0 };
+	for (int b = 0; b < TS_B_MAX; b++)
+		taskstats_add_n(&own, (enum ts_bucket)b, q.n[b]);
+	own.io_wait = q.io_wait;
+	int r = tsnap_add(s, c->id, 0, &own);
+	return r < 0 ? r : 1;
+}
+
 /* One walk; -ENOSPC if the records did not fit. */
 static int walk_once(struct pcon *p, const struct pcon_container *c, bool recursive)
 {
@@ -203,7 +280,13 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 	skel->bss->overflow = 0;
 	skel->bss->unmapped = 0;
 	skel->bss->too_deep = 0;
-	if (p->ts.walk == PCON_WALK_CSS_TASK) {
+	if (p->ts.walk == PCON_WALK_CSS_TASK && p->ts.query && !recursive) {
+		/* The container's first query: leave its cgroup for query_css. */
+		skel->bss->keep_key = cache_key(c);
+		int r = run_iter(skel->progs.count_css_keep, c->fd, false);
+		if (r < 0)
+			return r;
+	} else if (p->ts.walk == PCON_WALK_CSS_TASK) {
 		int r = run_iter(skel->progs.count_css, c->fd, recursive);
 		if (r < 0)
 			return r;
@@ -215,6 +298,7 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 		skel->bss->hier = hier;
 		skel->bss->ss_slot = 0;
 		skel->bss->last_cgrp = 0;
+		skel->bss->last_cset = 0;
 		r = run_iter(skel->progs.count_tasks, -1, false);
 		int rr = clear_slots(p);
 		if (r < 0 || rr < 0)
@@ -237,6 +321,10 @@ int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recu
 	int r = taskstate_bpf_ready(p);
 	if (r < 0)
 		return r;
+	if (!recursive)
+		want_query(p);
+	if (p->ts.query && !recursive && (r = query_one(p, c, s)) != 0)
+		return r < 0 ? r : 0;
 	/* A walk that outgrows the map is run again with a larger one. */
 	while ((r = walk_once(p, c, recursive)) == -ENOSPC && p->ts.recs_max < RECS_LIMIT) {
 		r = load(p, p->ts.walk, p->ts.recs_max * 8 < RECS_LIMIT ? p->ts.recs_max * 8 : RECS_LIMIT);

@@ -57,6 +57,9 @@ int taskstate_kernel_query(struct pcon *p, int fd, struct cgroupstats *ret);
 int taskstate_bpf_ready(struct pcon *p);
 /* The walk the loaded program runs (PCON_WALK_NONE if none is loaded). */
 enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p);
+/* How many single-container queries query_css answered in p (for tests:
+ * libpcon.a exports it, libpcon.so does not). */
+uint64_t taskstate_bpf_queries(const struct pcon *p);
 /* One iterator walk of c (with its descendants if recursive) into s. */
 int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recursive,
 		       struct pcon_tsnap *s);

@@ -29,6 +29,11 @@ extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_sub
 				 unsigned int flags) __weak __ksym;
 extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __weak __ksym;
 extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __weak __ksym;
+/* Linux 6.2+ (query_css's cache of cgroups). */
+extern struct cgroup *bpf_cgroup_acquire(struct cgroup *cgrp) __weak __ksym;
+extern void bpf_cgroup_release(struct cgroup *cgrp) __weak __ksym;
+extern void bpf_rcu_read_lock(void) __weak __ksym;
+extern void bpf_rcu_read_unlock(void) __weak __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -85,40 +90,148 @@ struct counts {
 	__u64 n[TS_B_MAX];
 	__u64 io_wait;
 };
+/* count_tasks counts into a record's own n[] and io_wait through it. */
+_Static_assert(__builtin_offsetof(struct ts_record, io_wait) - __builtin_offsetof(struct ts_record, n) ==
+		       __builtin_offsetof(struct counts, io_wait), "struct counts is a ts_record's tail");
 
+/*
+ * __state sits in the task's first cache line; exit_state and in_iowait
+ * share another, which the kernel's own cgroupstats never touches for a
+ * sleeping task. Read it only when the bucket depends on it.
+ */
 static __always_inline void count(struct counts *c, struct task_struct *task)
 {
 	unsigned int state = task->__state;
-	unsigned int exit_state = (unsigned int)task->exit_state;
-	int iowait = (int)BPF_CORE_READ_BITFIELD(task, in_iowait);
+	unsigned int exit_state = 0;
+	if (ts_needs_exit_state(state))
+		exit_state = (unsigned int)task->exit_state;
 	enum ts_bucket b = ts_classify(state, exit_state);
 	if (b < TS_B_MAX)
 		c->n[b]++;
-	if (ts_io_wait(state, exit_state, iowait))
+	if (b == TS_B_UNINTERRUPTIBLE &&
+	    ts_io_wait(state, exit_state, (int)BPF_CORE_READ_BITFIELD(task, in_iowait)))
 		c->io_wait++;
+}
+
+/* A cgroup's own threads into c. */
+static __always_inline void count_cgroup(struct counts *c, struct cgroup *cgrp)
+{
+	struct bpf_iter_css_task it;
+	struct task_struct *task;
+	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
+	while ((task = bpf_iter_css_task_next(&it)))
+		count(c, task);
+	bpf_iter_css_task_destroy(&it);
+}
+
+/*
+ * query_css's cache: a reference on each cgroup a single-container query
+ * asked for, keyed as user space names it. bpf_cgroup_from_id knows only
+ * the default hierarchy; a v1 cgroup can be reached only from a walk that
+ * is handed it, so count_css_keep (a cgroup iterator run once for the
+ * container) leaves it here for the queries after it.
+ */
+typedef struct cgroup cgroup_t; /* clang 14 keeps a type tag only on a typedef's pointer */
+struct cg_ref {
+	cgroup_t __kptr *cgrp;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* the oldest go, with their reference */
+	__uint(max_entries, TS_CACHE_MAX);
+	__type(key, struct ts_cache_key);
+	__type(value, struct cg_ref);
+} cgrps SEC(".maps");
+
+struct ts_cache_key keep_key; /* count_css_keep: where to leave the cgroup */
+
+/* One cgroup's record: its own threads. */
+static __always_inline void record_cgroup(struct cgroup *cgrp)
+{
+	struct ts_record *rec;
+	__u32 slot;
+
+	struct counts c = {};
+
+	if (!(rec = new_record(cgrp, &slot)))
+		return;
+	count_cgroup(&c, cgrp);
+	/* Into the record once: a store per thread into map memory costs more. */
+	for (int b = 0; b < TS_B_MAX; b++)
+		rec->n[b] = c.n[b];
+	rec->io_wait = c.io_wait;
 }
 
 SEC("iter/cgroup")
 int count_css(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cgrp = ctx->cgroup;
-	struct bpf_iter_css_task it;
-	struct task_struct *task;
-	struct ts_record *rec;
-	__u32 slot;
+	if (cgrp)
+		record_cgroup(cgrp);
+	return 0;
+}
 
-	struct counts c = {};
-
-	if (!cgrp || !(rec = new_record(cgrp, &slot)))
+/* count_css of one cgroup (SELF_ONLY), which it also leaves in cgrps under
+ * keep_key for query_css. */
+SEC("iter/cgroup")
+int count_css_keep(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cgrp = ctx->cgroup;
+	if (!cgrp)
 		return 0;
-	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
-	while ((task = bpf_iter_css_task_next(&it)))
-		count(&c, task);
-	bpf_iter_css_task_destroy(&it);
-	/* Into the record once: a store per thread into map memory costs more. */
+	record_cgroup(cgrp);
+	/* Kept only under the kernel's own names for it: a key user space
+	 * got wrong can never answer for another cgroup. */
+	if (cgrp->kn->id != keep_key.cgroup_id || cgrp->root->hierarchy_id != (int)keep_key.hier_id)
+		return 0;
+	struct cg_ref zero = {};
+	struct ts_cache_key key = keep_key;
+	bpf_map_update_elem(&cgrps, &key, &zero, BPF_NOEXIST);
+	struct cg_ref *ref = bpf_map_lookup_elem(&cgrps, &key);
+	struct cgroup *held = ref ? bpf_cgroup_acquire(cgrp) : NULL;
+	if (!held)
+		return 0;
+	held = bpf_kptr_xchg(&ref->cgrp, held);
+	if (held)
+		bpf_cgroup_release(held);
+	return 0;
+}
+
+/*
+ * One container's own threads, run with BPF_PROG_RUN: one bpf() call where
+ * the iterator costs a link, an iterator fd and its seq buffer per query.
+ * The cgroup comes from cgrps; q->found says whether it was there and alive
+ * (a removed cgroup's entry is dropped, so its reference goes too).
+ */
+SEC("syscall")
+int query_css(struct ts_query *q)
+{
+	struct ts_cache_key key = q->key;
+	struct cg_ref *ref = bpf_map_lookup_elem(&cgrps, &key);
+	struct cgroup *cgrp = NULL;
+	q->found = 0;
+	if (!ref)
+		return 0;
+	bpf_rcu_read_lock();
+	struct cgroup *rcu = ref->cgrp;
+	if (rcu)
+		cgrp = bpf_cgroup_acquire(rcu);
+	bpf_rcu_read_unlock();
+	if (!cgrp)
+		return 0;
+	if (!(cgrp->self.flags & CSS_ONLINE)) {
+		bpf_cgroup_release(cgrp);
+		bpf_map_delete_elem(&cgrps, &key);
+		q->found = TS_QUERY_GONE;
+		return 0;
+	}
+	struct counts c = {};
+	count_cgroup(&c, cgrp);
+	bpf_cgroup_release(cgrp);
 	for (int b = 0; b < TS_B_MAX; b++)
-		rec->n[b] = c.n[b];
-	rec->io_wait = c.io_wait;
+		q->n[b] = c.n[b];
+	q->io_wait = c.io_wait;
+	q->found = TS_QUERY_FOUND;
 	return 0;
 }
 
@@ -189,6 +302,8 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 		return bpf_map_lookup_elem(&recs, slot);
 	}
 	struct ts_record *mine = NULL;
+	struct cgroup *first = cgrp;
+	__u32 mine_slot = 0;
 	int depth;
 	for (depth = 0; depth < MAX_DEPTH && cgrp; depth++) {
 		__u32 s;
@@ -199,8 +314,10 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 			overflow = 1;
 			return NULL;
 		}
-		if (depth == 0)
+		if (depth == 0) {
 			mine = rec;
+			mine_slot = s;
+		}
 		struct cgroup_subsys_state *p = cgrp->self.parent;
 		cgrp = p ? p->cgroup : NULL;
 		if (cgrp)
@@ -208,8 +325,16 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 	}
 	if (depth == MAX_DEPTH && cgrp && !bpf_map_lookup_elem(&slots, &id))
 		too_deep = 1; /* its upper ancestors would miss these threads */
+	last_cgrp = (__u64)first;
+	last_rec = mine_slot;
 	return mine;
 }
+
+/* The css_set of the previous thread, and its record (0: none yet). Threads
+ * of a process, and processes started alike, share one css_set: the same
+ * set, the same cgroup, with none of the loads that find it. */
+__u64 last_cset;
+__u32 last_cset_rec;
 
 SEC("iter/task")
 int count_tasks(struct bpf_iter__task *ctx)
@@ -217,18 +342,26 @@ int count_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	if (!task)
 		return 0;
-	struct cgroup *cgrp = task_cgroup(task);
-	if (!cgrp) {
-		unmapped++;
-		return 0;
+	struct ts_record *rec;
+	__u64 cset = (__u64)task->cgroups;
+	if (cset && cset == last_cset) {
+		rec = bpf_map_lookup_elem(&recs, &last_cset_rec);
+	} else {
+		struct cgroup *cgrp = task_cgroup(task);
+		if (!cgrp) {
+			unmapped++;
+			return 0;
+		}
+		rec = record_of(cgrp);
+		if (rec) {
+			last_cset = cset;
+			last_cset_rec = last_rec;
+		}
 	}
-	struct ts_record *rec = record_of(cgrp);
 	if (!rec)
 		return 0;
-	struct counts c = {};
-	count(&c, task);
-	for (int b = 0; b < TS_B_MAX; b++)
-		rec->n[b] += c.n[b];
-	rec->io_wait += c.io_wait;
+	/* Straight into the record: one increment, where adding a whole
+	 * struct counts would read and write all seven. */
+	count((struct counts *)rec->n, task);
 	return 0;
 }

@@ -65,6 +65,19 @@ static inline enum ts_bucket ts_classify(unsigned int state, unsigned int exit_s
 	return TS_B_OTHER;
 }
 
+/*
+ * Does the bucket of a thread with this __state depend on its exit_state?
+ * A task gets an exit_state in exit_notify, after its last signal: from
+ * then on it runs, or blocks uninterruptibly (memory, locks), until
+ * do_task_dead sets TASK_DEAD. It never sleeps interruptibly or stops again,
+ * so for those states (and TASK_DEAD, "other" either way) exit_state adds
+ * nothing and the eBPF walks spare the cache line it lives in.
+ */
+static inline int ts_needs_exit_state(unsigned int state)
+{
+	return !(state & (TS_INTERRUPTIBLE | TS_STOPPED | TS_TRACED | TS_DEAD));
+}
+
 /* Is a thread of this state waiting on I/O? Only a blocked (D) task can be. */
 static inline int ts_io_wait(unsigned int state, unsigned int exit_state, int in_iowait)
 {
@@ -84,6 +97,27 @@ struct ts_record {
 	unsigned long long n[TS_B_MAX];
 	unsigned long long io_wait;
 };
+
+/* query_css: one container's own counts, in one BPF_PROG_RUN. key names
+ * the cgroup as user space does: its id and its hierarchy's id. */
+struct ts_cache_key {
+	unsigned long long cgroup_id;
+	unsigned int hier_id;
+	unsigned int pad;
+};
+
+struct ts_query {
+	struct ts_cache_key key;
+	unsigned int found; /* out: 0 not cached, else one of: */
+	unsigned int pad;
+	unsigned long long n[TS_B_MAX];
+	unsigned long long io_wait;
+};
+#define TS_QUERY_FOUND 1
+#define TS_QUERY_GONE 2 /* the cgroup was removed */
+
+/* Cgroups query_css keeps a reference on, at most. */
+#define TS_CACHE_MAX 256
 
 /* The first record slots a walk may fill; user space grows the maps past it. */
 #define TS_RECS_DEFAULT 4096

@@ -21,10 +21,13 @@
 #include "pcontest.h"
 #include "pcon/taskstate.h"
 
+uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internal */
+
 #define GROUP 50 /* leaves per middle container */
 #define MAX_HIERS 3
 
 static struct pcon *P, *PT; /* PT: its bpf backend forced to the task walk */
+static struct pcon *PI;     /* PI: the css_task walk by iterator only (css_task_iter) */
 static const struct pcon_hier *H[MAX_HIERS];
 static size_t n_h;
 static char why[256];
@@ -45,6 +48,9 @@ static int setup(void **state)
 		return -1;
 	setenv("PCON_BPF_WALK", "task", 1);
 	int r = pcon_open(NULL, &PT);
+	setenv("PCON_BPF_WALK", "css_task_iter", 1);
+	if (r == 0)
+		r = pcon_open(NULL, &PI);
 	unsetenv("PCON_BPF_WALK");
 	if (r < 0)
 		return -1;
@@ -72,6 +78,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	pt_cleanup();
+	pcon_close(PI);
 	pcon_close(PT);
 	pcon_close(P);
 	return 0;
@@ -268,6 +275,45 @@ static void compare(const struct tree *t, size_t h, const struct placed *pl,
 		assert_int_equal(top.containers, t->n);
 }
 
+/*
+ * Every container's own counts asked for one at a time, as pcon stats
+ * without -r does: twice on P (the iterator, then query_css from its cache
+ * of cgroups, which the trees overflow) and once on PI (iterator only).
+ */
+static void compare_single(const struct tree *t, size_t h, const struct placed *pl,
+			   const struct pcon_tsnap *proc)
+{
+	/* The handle's second single-container query loads query_css (once). */
+	struct pcon_container *c0 = tree_open(t, h, 0);
+	struct pcon_taskstats s0;
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(pcon_taskstate_read(P, c0, PCON_BACKEND_BPF, 0, &s0, NULL), 0);
+	pcon_container_free(c0);
+	uint64_t q0 = taskstate_bpf_queries(P);
+	for (size_t i = 0; i < t->n; i++) {
+		struct pcon_container *c = tree_open(t, h, i);
+		struct pcon_taskstats a, b;
+		struct pcon_taskstate_info info;
+		assert_int_equal(pcon_tsnap_get(proc, c->id, 0, &a), 0);
+		for (int k = 0; k < 3; k++) {
+			struct pcon *p = k < 2 ? P : PI;
+			int r = pcon_taskstate_read(p, c, PCON_BACKEND_BPF, 0, &b, &info);
+			if (r < 0)
+				fail_msg("bpf read of %s:%s: %s", H[h]->name, c->path, strerror(-r));
+			assert_int_equal(info.walk, PCON_WALK_CSS_TASK);
+			same(k == 0 ? "first read" : k == 1 ? "query_css" : "css_task_iter", H[h]->name,
+			     c->path, i == pl->flip, &a, &b);
+		}
+		pcon_container_free(c);
+	}
+	uint64_t answered = taskstate_bpf_queries(P) - q0;
+	if (answered == 0)
+		printf("# %s: query_css does not load here: the iterator answered every read\n", H[h]->name);
+	else
+		assert_true(answered >= t->n - 1); /* every second read (c0's may be the first) */
+	assert_int_equal(taskstate_bpf_queries(PI), 0);
+}
+
 static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 		       const struct pcon_tsnap *proc, struct pcon *p, enum pcon_walk want)
 {
@@ -294,6 +340,8 @@ static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 	assert_int_equal(info.backend, PCON_BACKEND_BPF);
 	assert_int_equal(info.walk, want);
 	compare(t, h, pl, proc, bpf, pcon_walk_to_string(want));
+	if (want == PCON_WALK_CSS_TASK)
+		compare_single(t, h, pl, proc);
 	pcon_tsnap_free(bpf);
 	pcon_container_free(top);
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "pcontest.h"
+
+uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internal */
 #include "pcon/taskstate.h"
 
 static struct pcon *P;
@@ -425,6 +427,15 @@ static void test_removed(void **state)
 		if (!hs[v])
 			continue;
 		struct pcon_container *c = mk(hs[v], "gone");
+		/* Asked for three times first (the handle's second single query
+		 * loads query_css): the last answer comes from query_css, which
+		 * then holds the cgroup. */
+		uint64_t q0 = taskstate_bpf_queries(P);
+		struct pcon_taskstats s0;
+		for (int i = 0; bpf && i < 3; i++)
+			assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &s0, NULL), 0);
+		uint64_t q1 = taskstate_bpf_queries(P);
+		bool query = bpf && q1 > q0;
 		char path[256];
 		snprintf(path, sizeof(path), "/%s/gone", pt_prefix());
 		assert_int_equal(pcon_container_remove(hs[v], path, false), 0);
@@ -437,6 +448,11 @@ static void test_removed(void **state)
 					fail_msg("%s %s: removed container not reported", hs[v]->name,
 						 pcon_backend_to_string((enum pcon_backend)b));
 		}
+		/* query_css said so itself (the first bpf read after the removal). */
+		if (query)
+			assert_int_equal(taskstate_bpf_queries(P), q1 + 1);
+		else if (bpf)
+			printf("# query_css does not load here: the iterator answered\n");
 		pcon_container_free(c);
 		assert_int_equal(pt_cleanup(), 0);
 	}

@@ -108,6 +108,31 @@ static void test_classify_bits(void **state)
 	assert_false(ts_io_wait(0x402, 0, 1));
 }
 
+/* The eBPF walks skip exit_state (another cache line) for states a task
+ * past exit_notify never has again: every state it can have must read it. */
+static void test_needs_exit_state(void **state)
+{
+	(void)state;
+	/* running (the exit path itself), D, killable D, TASK_IDLE, rtlock wait */
+	static const unsigned must[] = { 0x0, 0x2, 0x102, 0x2102, 0x402, 0x1000, 0x8000 };
+	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+		if (!ts_needs_exit_state(must[i]))
+			fail_msg("state %#x: its bucket depends on exit_state", must[i]);
+	/* S, freezable S, stopped, traced, TASK_DEAD (other either way) */
+	static const unsigned skip[] = { 0x1, 0x2001, 0x104, 0x8, 0x80 };
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		assert_false(ts_needs_exit_state(skip[i]));
+	/* Wherever it is skipped, the state alone is S, T or dead. */
+	for (unsigned st = 0; st <= 0xffff; st++) {
+		if (ts_needs_exit_state(st))
+			continue;
+		if (!(st & (TS_INTERRUPTIBLE | TS_STOPPED | TS_TRACED | TS_DEAD)))
+			fail_msg("state %#x skips exit_state", st);
+		if (st & TS_DEAD)
+			assert_int_equal(ts_classify(st, 0), TS_B_OTHER);
+	}
+}
+
 static void test_letters(void **state)
 {
 	(void)state;
@@ -229,6 +254,7 @@ static void test_removed(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_classify_bits),
+	cmocka_unit_test(test_needs_exit_state),
 	cmocka_unit_test(test_letters),
 	cmocka_unit_test(test_parse_stat),
 	cmocka_unit_test(test_names),

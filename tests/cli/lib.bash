@@ -1,6 +1,10 @@
 # TAP helpers for pcon's CLI tests. Source it; set PCON to the binary.
 PCON=${PCON:-build/pcon}
 PFX="pcon-test-$$"
+# A pcond on this machine's default socket must not answer the tests'
+# queries (pcon stats asks one first): a test that wants a pcond starts its
+# own and names its socket.
+export PCON_SOCKET=${PCON_SOCKET:-/nonexistent/pcon-tests.sock}
 _n=0 _plan=()
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); echo "not ok $_n - $*"; }

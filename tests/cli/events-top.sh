@@ -76,7 +76,7 @@ check "top -b: two headers" [ "$(grep -c '^CONTAINER' "$out")" = 2 ]
 check "top -b: a row for /a" grep -q "^unified:/$PFX/a " "$out"
 check "top -b: no terminal control" bash -c "! grep -q $'\e' '$out'"
 check "top -b: load is '-' without pcond" bash -c "awk '/\\/a /{print \$8}' '$out' | grep -qx -- -"
-timeout 2 $PCON top -b -c 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
+timeout -k 5 2 $PCON top -b -c 1 -d 4295 "unified:/$PFX" >"$out"; rc=$?
 check "top -b: a delay past 4294 s is waited (rc=$rc)" [ $rc = 124 ] && [ ! -s "$out" ]
 cols=$($PCON top --list-columns)
 check "top --list-columns: every column with its help" bash -c 'for c in CONTAINER TASKS R S D T IO LOAD1 LOAD5 LOAD15 %CPU MEMORY INPUT/S OUTPUT/S CPU-SOME MEM-SOME MEM-FULL IO-SOME; do

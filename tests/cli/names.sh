@@ -82,7 +82,7 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 	ev=$(mktemp /tmp/pcon-names-ev-XXXXXX)
 	for fmt in text json; do
 		opt=(); [ $fmt = json ] && opt=(-J)
-		timeout 20 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
+		timeout -k 5 20 $PCON events --direct "${opt[@]}" "$C/tab\tname" >"$ev" 2>/dev/null & ep=$!
 		# Exec again until the watcher (slow to start under ASan on a busy
 		# machine) has seen one; bounded by its own timeout.
 		for _ in $(seq 30); do

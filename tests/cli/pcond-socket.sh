@@ -16,24 +16,24 @@ start() { # start SOCKET: a pcond in the background; its pid in $started
 # --- what is not a socket stays --------------------------------------------
 S=$dir/file.sock
 echo precious >"$S"
-out=$(timeout 10 $PCOND --socket "$S" -H cpu 2>&1); rc=$?
+out=$(timeout -k 5 10 $PCOND --socket "$S" -H cpu 2>&1); rc=$?
 check "a regular file at the path: exit 1 (got $rc)" [ $rc -eq 1 ]
 check "with a clear error" grep -q "file.sock: exists and is not a socket: not removing it" <<<"$out"
 check "the file is left as it was" [ "$(cat "$S")" = precious ]
 check "the failed start leaves no PATH.lock" [ ! -e "$S.lock" ]
 ln -s "$dir/file.sock" "$dir/link.sock"
-out=$(timeout 10 $PCOND --socket "$dir/link.sock" -H cpu 2>&1); rc=$?
+out=$(timeout -k 5 10 $PCOND --socket "$dir/link.sock" -H cpu 2>&1); rc=$?
 check "a symlink at the path: exit 1 (got $rc)" [ $rc -eq 1 ]
 check "and it is left alone" [ -L "$dir/link.sock" ]
 mkdir "$dir/dir.sock"
-out=$(timeout 10 $PCOND --socket "$dir/dir.sock" -H cpu 2>&1); rc=$?
+out=$(timeout -k 5 10 $PCOND --socket "$dir/dir.sock" -H cpu 2>&1); rc=$?
 check "a directory at the path: exit 1 (got $rc)" [ $rc -eq 1 ]
 check "and it is left alone" [ -d "$dir/dir.sock" ]
 
 # --- a failed start leaves the running pcond's lock --------------------------
 S=$dir/a.sock
 start "$S"; a=$started
-out=$(timeout 10 $PCOND --socket "$S" -H cpu 2>&1); rc=$?
+out=$(timeout -k 5 10 $PCOND --socket "$S" -H cpu 2>&1); rc=$?
 check "a second pcond on the socket: exit 1" [ $rc -eq 1 ]
 check "the first one's lock file stays" [ -e "$S.lock" ]
 check "and it still serves" grep -qx "ok pcond .*" <(ask "$S" ping)

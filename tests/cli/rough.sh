@@ -28,16 +28,16 @@ usage_err "apply with two files names the second" "unexpected argument 'two'" $P
 usage_err "tasks -j is no more (-J is --json)" "invalid option '-j'" $PCON tasks -j /
 usage_err "exec without a command names the container" "no command given after '/x'" $PCON exec /x
 usage_err "pcond --metrics 99999 names the value" "'99999': the port must be a number from 1 to 65535" \
-	timeout 10 $PCOND --metrics 99999 --socket "/tmp/$PFX-x.sock"
-usage_err "pcond --metrics 0 (any port) is refused" "'127.0.0.1:0': the port must be" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --metrics 127.0.0.1:0
-usage_err "pcond --socket '' is refused" "--socket: '': an empty path" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --socket ''
-usage_err "pcond -b is no more (-B is --backend)" "invalid option '-b'" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" -b proc
-usage_err "pcond -n is no more (--max-containers)" "invalid option '-n'" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" -n 5
-usage_err "pcond -r is no more (--rules)" "invalid option '-r'" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" -r /dev/null
-usage_err "pcond -B names a bad backend" "--backend: 'nope' is not one of" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" -B nope
-usage_err "pcond --max-clients without its value" "option '--max-clients' needs a value" timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-clients
+	timeout -k 5 10 $PCOND --metrics 99999 --socket "/tmp/$PFX-x.sock"
+usage_err "pcond --metrics 0 (any port) is refused" "'127.0.0.1:0': the port must be" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" --metrics 127.0.0.1:0
+usage_err "pcond --socket '' is refused" "--socket: '': an empty path" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" --socket ''
+usage_err "pcond -b is no more (-B is --backend)" "invalid option '-b'" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" -b proc
+usage_err "pcond -n is no more (--max-containers)" "invalid option '-n'" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" -n 5
+usage_err "pcond -r is no more (--rules)" "invalid option '-r'" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" -r /dev/null
+usage_err "pcond -B names a bad backend" "--backend: 'nope' is not one of" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" -B nope
+usage_err "pcond --max-clients without its value" "option '--max-clients' needs a value" timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-clients
 usage_err "pcond --max-containers names its limit" "'0' is not a number from 1 to 100000000" \
-	timeout 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-containers 0
+	timeout -k 5 10 $PCOND --socket "/tmp/$PFX-x.sock" --max-containers 0
 # --- the one fixed limit of a name is named: 16 hierarchies ------------------
 root=$(mktemp -d)
 mkdir -p "$root/proc/self"
@@ -53,7 +53,7 @@ rm -rf "$root"
 check "get --help says how a value of several lines continues" bash -c "$PCON get --help | grep -q 'start with'"
 
 json=$(hierarchies_json)
-out=$(timeout 10 $PCOND -H nosuch-pcon --socket "/tmp/$PFX-none.sock" 2>&1); rc=$?
+out=$(timeout -k 5 10 $PCOND -H nosuch-pcon --socket "/tmp/$PFX-none.sock" 2>&1); rc=$?
 first=$(jq -r '.[0].name' <<<"$json")
 check "pcond -H nosuch: exit 1, one line naming it and the known ones" \
 	bash -c '[ $1 -eq 1 ] && [ "$(wc -l <<<"$2")" -eq 1 ] && [[ $2 == *"named '"'"'nosuch-pcon'"'"'"*"known: $3"* ]]' _ $rc "$out" "$first"

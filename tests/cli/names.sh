@@ -86,6 +86,7 @@ sys.exit(0 if os.path.isdir(os.path.join(b'$mount/$PFX-n', n)) else 1)"
 		# Exec again until the watcher (slow to start under ASan on a busy
 		# machine) has seen one; bounded by its own timeout.
 		for _ in $(seq 30); do
+			kill -0 $ep 2>/dev/null || break # the watcher's 20 s are over
 			sleep 0.5
 			$PCON exec "$C/tab\tname" -- true
 			sleep 0.2

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Kept-open /proc/<tid>/task/<tid>/stat files for the proc backend: a
- * thread read again (pcon stats -i, pcon top, pcond) is re-read with
+ * thread read again (pcon stats -d, pcon top, pcond) is re-read with
  * pread() on the descriptor it had, which costs about half an open, read
  * and close. A table of tid -> fd (linear probing), within a descriptor
  * budget: half of the soft open-file limit left when the handle was opened,

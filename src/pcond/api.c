@@ -39,14 +39,20 @@ static int put_container(struct buf *b, const struct tree *tr, const struct node
 			  (unsigned long long)n->sum.total, n->sampled ? 1 : 0);
 }
 
+bool spec_or_err(struct pcond *d, struct conn *c, const char *name, struct pcon_spec *ret)
+{
+	int r = pcon_spec_parse(d->p, name, ret);
+	if (r < 0)
+		reply_err(c, r == -ENODEV ? "ENODEV" : "EINVAL",
+			  r == -ENODEV ? "no such hierarchy" : "bad container name");
+	return r >= 0;
+}
+
 static void do_loadavg(struct pcond *d, struct conn *c, const struct proto_req *req)
 {
 	struct pcon_spec spec;
-	int r = pcon_spec_parse(d->p, req->spec, &spec);
-	if (r == -ENODEV)
-		return reply_err(c, "ENODEV", "no such hierarchy");
-	if (r < 0)
-		return reply_err(c, "EINVAL", "bad container name");
+	if (!spec_or_err(d, c, req->spec, &spec))
+		return;
 	size_t lines = 0;
 	const char *code = NULL, *msg = NULL;
 	size_t mark = c->out.len;
@@ -129,11 +135,8 @@ static bool may_walk(struct pcond *d, const struct conn *c, uint64_t now)
 static void do_taskstats(struct pcond *d, struct conn *c, const struct proto_req *req)
 {
 	struct pcon_spec spec;
-	int r = pcon_spec_parse(d->p, req->spec, &spec);
-	if (r == -ENODEV)
-		return reply_err(c, "ENODEV", "no such hierarchy");
-	if (r < 0)
-		return reply_err(c, "EINVAL", "bad container name");
+	if (!spec_or_err(d, c, req->spec, &spec))
+		return;
 	bool one = spec.n == 1;
 	struct tree *tr = one ? tracker_tree(&d->tr, spec.hiers[0]) : NULL;
 	if (!tr) {

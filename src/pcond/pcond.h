@@ -245,6 +245,9 @@ struct pcond {
 };
 
 uint64_t now_ns(void);
+/* Parse a request's container name; false once "err ENODEV/EINVAL" is
+ * answered for it (api.c). */
+bool spec_or_err(struct pcond *d, struct conn *c, const char *name, struct pcon_spec *ret);
 
 /* rules.c: --rules FILE. 0, or 1 with the error logged. */
 int rules_start(struct pcond *d, const char *path);

@@ -170,13 +170,11 @@ static const char *errno_code(int r)
 void subs_request(struct pcond *d, struct conn *c, const char *name, bool recursive)
 {
 	struct pcon_spec spec;
-	int r = pcon_spec_parse(d->p, name, &spec);
-	if (r == -ENODEV)
-		return reply_err(c, "ENODEV", "no such hierarchy");
-	if (r < 0)
-		return reply_err(c, "EINVAL", "bad container name");
+	if (!spec_or_err(d, c, name, &spec))
+		return;
 	struct pcon_container *ct[PCON_SPEC_MAX_HIERS];
 	size_t n = 0;
+	int r = 0;
 	for (; n < spec.n; n++) {
 		r = pcon_container_open(spec.hiers[n], spec.path, &ct[n]);
 		if (r < 0)

@@ -86,11 +86,8 @@ void watch_request(struct pcond *d, struct conn *c, const char *expr, const char
 		return reply_err(c, "EINVAL", "bad expression (NAME OP NUMBER: load1>1.5, running>4, "
 					      "cpu.some.avg10>20; see pcon(1))");
 	struct pcon_spec spec;
-	int r = pcon_spec_parse(d->p, name, &spec);
-	if (r == -ENODEV)
-		return reply_err(c, "ENODEV", "no such hierarchy");
-	if (r < 0)
-		return reply_err(c, "EINVAL", "bad container name");
+	if (!spec_or_err(d, c, name, &spec))
+		return;
 	struct tree *tr = tracker_tree(&d->tr, spec.hiers[0]);
 	struct node *n = tr ? tree_find(tr, spec.path) : NULL;
 	struct watch *w = calloc(1, sizeof(*w));

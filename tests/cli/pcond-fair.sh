@@ -168,7 +168,7 @@ kill $http $http2; wait $http $http2 2>/dev/null
 # A request's bytes trickling in, one a second: closed at its deadline
 # (--request-timeout 2, checked at every 5 s sample), not kept alive by them.
 T=$dir/short.sock
-$PCOND --socket "$T" -H cpu --request-timeout -k 5 2 2>>"$dir/log" &
+$PCOND --socket "$T" -H cpu --request-timeout 2 2>>"$dir/log" &
 short=$!; pids+=($short)
 for _ in $(seq 50); do [ -S "$T" ] && break; sleep 0.1; done
 out=$(as_nobody "$PY" - "$T" <<'PYEOF'

@@ -25,29 +25,62 @@ static int field_u64(const char *line, const char *key, uint64_t *ret)
 	return 0;
 }
 
-static int parse_counts(const char *line, const char *prefix, struct pcon_taskstats *s)
+/* A decimal number of s[0..n), or -EINVAL. */
+static int number(const char *s, size_t n, uint64_t *ret)
 {
-	static const char *const keys[] = { "running", "sleeping", "uninterruptible", "stopped",
-					    "io_wait", "idle", "other", "total" };
-	uint64_t *dst[] = { &s->running, &s->sleeping, &s->uninterruptible, &s->stopped,
-			    &s->io_wait, &s->idle, &s->other, &s->total };
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char key[32];
-		snprintf(key, sizeof(key), "%s%s", prefix, keys[i]);
-		if (field_u64(line, key, dst[i]) < 0)
+	uint64_t v = 0;
+	if (n == 0 || n > 19)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
+	*ret = v;
 	return 0;
 }
 
+/* A "taskstats k=v k=v ..." line, every key once, in one pass (an answer
+ * holds a line for every container of the subtree). */
 static int parse_row(const char *line, struct pcond_row *w)
 {
-	char path[PROTO_PATH_MAX];
 	uint64_t sampled, unknown;
-	if (!proto_field(line, "path", path, sizeof(path)) || path[0] != '/' ||
-	    field_u64(line, "id", &w->id) < 0 || field_u64(line, "parent", &w->parent) < 0 ||
-	    field_u64(line, "sampled", &sampled) < 0 || field_u64(line, "unknown", &unknown) < 0 ||
-	    parse_counts(line, "", &w->own) < 0 || parse_counts(line, "sum_", &w->sum) < 0)
+	const struct { const char *key; uint64_t *v; } keys[] = {
+		{ "id", &w->id }, { "parent", &w->parent }, { "sampled", &sampled },
+		{ "unknown", &unknown }, { "running", &w->own.running },
+		{ "sleeping", &w->own.sleeping }, { "uninterruptible", &w->own.uninterruptible },
+		{ "stopped", &w->own.stopped }, { "io_wait", &w->own.io_wait },
+		{ "idle", &w->own.idle }, { "other", &w->own.other }, { "total", &w->own.total },
+		{ "sum_running", &w->sum.running }, { "sum_sleeping", &w->sum.sleeping },
+		{ "sum_uninterruptible", &w->sum.uninterruptible },
+		{ "sum_stopped", &w->sum.stopped }, { "sum_io_wait", &w->sum.io_wait },
+		{ "sum_idle", &w->sum.idle }, { "sum_other", &w->sum.other },
+		{ "sum_total", &w->sum.total },
+	};
+	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
+	char path[PROTO_PATH_MAX] = "";
+	uint32_t seen = 0;
+	for (const char *p = strchr(line, ' '); p && *p;) {
+		p += strspn(p, " ");
+		size_t n = strcspn(p, " ");
+		const char *eq = memchr(p, '=', n);
+		if (!eq)
+			return -EBADMSG;
+		size_t kl = (size_t)(eq - p), vl = n - kl - 1;
+		if (kl == 4 && !memcmp(p, "path", 4)) {
+			if (proto_unescape(eq + 1, vl, path, sizeof(path)) < 0)
+				return -EBADMSG;
+		} else {
+			for (size_t i = 0; i < nkeys; i++)
+				if (strlen(keys[i].key) == kl && !memcmp(p, keys[i].key, kl)) {
+					if (number(eq + 1, vl, keys[i].v) < 0)
+						return -EBADMSG;
+					seen |= 1u << i;
+				}
+		}
+		p += n;
+	}
+	if (seen != (1u << nkeys) - 1 || path[0] != '/')
 		return -EBADMSG;
 	w->sampled = sampled != 0;
 	w->own.unknown = w->sum.unknown = (unsigned)unknown;

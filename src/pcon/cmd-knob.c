@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
 #include "table.h"
 
 enum { KCOL_CONTAINER, KCOL_KNOB, KCOL_VALUE };
@@ -39,8 +38,9 @@ static void help_get(void)
 	       "  -a, --all                every file of the container, as the kernel shows it\n"
 	       "Output options print a table of CONTAINER, KNOB and VALUE instead (default\n"
 	       "columns KNOB,VALUE; with -v, VALUE); -J: {\"knobs\": [{\"knob\": ..., \"value\": ...}]}.\n"
-	       "With --all, -J alone prints {\"container\": ..., \"files\": {FILE: VALUE}} per\n"
-	       "hierarchy, where keyed files (cpu.stat, memory.stat, io.stat, *.pressure) are objects.\n"
+	       "With --all -J, a keyed file (cpu.stat, memory.stat, io.stat, *.pressure) is a\n"
+	       "row whose \"children\" are its keys, and the fields of io.stat and pressure\n"
+	       "lines are their children in turn; values are strings as the kernel wrote them.\n"
 	       TABLE_HELP
 	       "  -h, --help               show this help\n");
 }
@@ -248,7 +248,7 @@ static int get_knobs(struct pcon_container **cs, int n, const char *spec, char *
 	return status;
 }
 
-static int get_all(const struct pcon_container *c, bool json, struct table *t);
+static int get_all(const struct pcon_container *c, struct table *t);
 
 /* Any option that asks for the table. */
 static bool tout_any(const struct tout *o)
@@ -270,12 +270,12 @@ static int knob_table(struct table *t, const char *cmd, bool values_only, const 
 }
 
 static int get_run(struct pcon_container **cs, int n, const char *spec, char **knobs, int n_knobs,
-		   bool every, bool values_only, struct table *t, bool json)
+		   bool every, bool values_only, struct table *t)
 {
 	if (every) {
 		int status = 0;
 		for (int i = 0; i < n; i++)
-			status |= get_all(cs[i], json, t);
+			status |= get_all(cs[i], t);
 		return status;
 	}
 	if (n_knobs > 0)
@@ -317,18 +317,23 @@ int cmd_get(struct cli *c, int argc, char **argv)
 	const char *spec = argv[optind++];
 	if (every && (optind < argc || values_only))
 		return cli_usage(argv[0], "--all takes one HIER:PATH and no KNOB or -v");
-	/* --all -J alone: the document with keyed files as objects */
-	bool all_json = every && out.json && !out.output && !out.raw && !out.noheadings;
 	struct table t, *tp = NULL;
-	if (tout_any(&out) && !all_json) {
+	if (every && out.json && !out.output)
+		out.output = "CONTAINER,KNOB,VALUE"; /* rows of every hierarchy named */
+	if (tout_any(&out)) {
 		int r = knob_table(&t, argv[0], values_only, &out);
 		if (r)
 			return r;
 		tp = &t;
+		if (every && out.json && table_has(&t, KCOL_KNOB)) {
+			/* keyed files nest their keys as children */
+			struct libscols_column *cl = scols_table_get_column(t.tb, (size_t)t.pos[KCOL_KNOB]);
+			scols_column_set_flags(cl, scols_column_get_flags(cl) | SCOLS_FL_TREE);
+		}
 	}
 	struct pcon_container *cs[PCON_SPEC_MAX_HIERS];
 	int n = cli_open_all(c, spec, cs, PCON_SPEC_MAX_HIERS);
-	int status = n < 0 ? 1 : get_run(cs, n, spec, argv + optind, argc - optind, every, values_only, tp, all_json);
+	int status = n < 0 ? 1 : get_run(cs, n, spec, argv + optind, argc - optind, every, values_only, tp);
 	if (n > 0)
 		cli_close_all(cs, n);
 	if (tp) {
@@ -478,31 +483,6 @@ int cmd_set(struct cli *c, int argc, char **argv)
 
 /* ---- get --all ---- */
 
-/* Is s a JSON number as the kernel writes them ("123", "0.25")? */
-static bool is_number(const char *s, size_t n)
-{
-	size_t dots = 0, i = 0;
-	for (; i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && i > 0 && ++dots == 1)); i++)
-		;
-	return n > 0 && i == n && s[n - 1] != '.';
-}
-
-/* A value of a keyed file: a number where it is one, else a string. */
-static void json_value(struct json *j, const char *key, const char *v, size_t n)
-{
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%.*s", (int)n, v);
-	if (!is_number(v, n) || n >= sizeof(buf)) {
-		json_str(j, key, buf);
-		return;
-	}
-	const char *dot = strchr(buf, '.');
-	if (dot)
-		json_double(j, key, strtod(buf, NULL), (int)strlen(dot + 1));
-	else
-		json_u64(j, key, strtoull(buf, NULL, 10));
-}
-
 enum keyed { KEYED_NONE, KEYED_FLAT, KEYED_NESTED };
 
 /* "key value" lines (cpu.stat) are flat; "key k=v k=v" lines (io.stat, PSI)
@@ -526,72 +506,71 @@ static enum keyed keyed_kind(const char *text)
 	return kind;
 }
 
-static void json_file(struct json *j, const char *name, const char *text)
+/* A row under parent: KNOB name[0..nlen), VALUE value[0..vlen) (NULL: none). */
+static struct libscols_line *sub_row(struct table *t, struct libscols_line *parent,
+				     const char *name, size_t nlen, const char *value, size_t vlen)
 {
-	enum keyed kind = keyed_kind(text);
-	if (kind == KEYED_NONE) {
-		json_str(j, name, text);
-		return;
-	}
-	json_obj_begin(j, name);
-	for (const char *line = text; *line;) {
-		size_t len = strcspn(line, "\n");
-		char key[256];
-		size_t klen = strcspn(line, " ");
-		snprintf(key, sizeof(key), "%.*s", (int)klen, line);
+	struct libscols_line *ln = table_row(t, parent);
+	char *k = strndup(name, nlen), *v = value ? strndup(value, vlen) : NULL;
+	int r = ln && k && (v || !value) ? 0 : -ENOMEM;
+	r = r ?: table_set_name(t, ln, KCOL_KNOB, k);
+	r = r ?: table_set(t, ln, KCOL_VALUE, v);
+	free(k);
+	free(v);
+	return r ? NULL : ln;
+}
+
+/* JSON of get --all: a keyed file's row has its keys as children ("key
+ * value" lines), and a nested one their fields ("key k=v k=v") below them. */
+static int keyed_rows(struct table *t, const struct pcon_container *ct, const char *name,
+		      const char *text, enum keyed kind)
+{
+	struct libscols_line *file = table_row(t, NULL);
+	int r = file ? 0 : -ENOMEM;
+	r = r ?: table_set(t, file, KCOL_CONTAINER, cli_name(ct));
+	r = r ?: table_set_name(t, file, KCOL_KNOB, name);
+	for (const char *line = text; r == 0 && *line;) {
+		size_t len = strcspn(line, "\n"), klen = strcspn(line, " ");
 		if (kind == KEYED_FLAT) {
-			json_value(j, key, line + klen + 1, len - klen - 1);
+			r = sub_row(t, file, line, klen, line + klen + 1, len - klen - 1) ? 0 : -ENOMEM;
 		} else {
-			json_obj_begin(j, key);
-			for (const char *f = line + klen; f < line + len;) {
+			struct libscols_line *key = sub_row(t, file, line, klen, NULL, 0);
+			r = key ? 0 : -ENOMEM;
+			for (const char *f = line + klen; r == 0 && f < line + len;) {
 				f += strspn(f, " ");
 				size_t flen = strcspn(f, " \n"), eq = strcspn(f, "=");
-				if (eq < flen) {
-					char k2[256];
-					snprintf(k2, sizeof(k2), "%.*s", (int)eq, f);
-					json_value(j, k2, f + eq + 1, flen - eq - 1);
-				}
+				if (eq < flen && !sub_row(t, key, f, eq, f + eq + 1, flen - eq - 1))
+					r = -ENOMEM;
 				f += flen;
 			}
-			json_obj_end(j);
 		}
 		line += len + (line[len] == '\n');
 	}
-	json_obj_end(j);
+	return r;
 }
 
-/* Every readable file of c, sorted: "FILE: VALUE" lines or one JSON object. */
-static int get_all(const struct pcon_container *c, bool json, struct table *t)
+/* Every readable file of c, sorted: "FILE: VALUE" lines, or rows of t. */
+static int get_all(const struct pcon_container *c, struct table *t)
 {
 	char **names = NULL;
 	int n = pcon_container_files(c, &names);
 	if (n < 0)
 		return cli_errno(cli_name(c), n);
-	struct json j = { .f = stdout };
-	if (json) {
-		json_obj_begin(&j, NULL);
-		json_name(&j, "container", cli_name(c));
-		json_obj_begin(&j, "files");
-	} else if (!t) {
+	if (!t)
 		printf("%s:\n", cli_name(c));
-	}
 	int r = 0;
 	for (int i = 0; i < n && r == 0; i++) {
 		char *v = NULL;
 		if (pcon_knob_get(c, names[i], &v) < 0)
 			continue; /* write-only (cgroup.kill), or gone */
-		if (json)
-			json_file(&j, names[i], v);
+		enum keyed kind = t && t->json ? keyed_kind(v) : KEYED_NONE;
+		if (kind != KEYED_NONE)
+			r = keyed_rows(t, c, names[i], v, kind);
 		else if (t)
 			r = knob_row(t, c, names[i], v);
 		else
 			print_value(names[i], v, false);
 		free(v);
-	}
-	if (json) {
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_done(&j);
 	}
 	pcon_strv_free(names);
 	return r < 0 ? cli_errno(cli_name(c), r) : 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pcon get --all (every file, keyed files as JSON objects) and pcon set
+# pcon get --all (every file; in JSON keyed files as rows with children) and pcon set
 # --copy-from (every knob with a value, --raw every writable file; all
 # checked before any is written).
 . "$(dirname "$0")/lib.bash"
@@ -13,11 +13,14 @@ v2=$(jq -r '[.[] | select(.version == 2)][0].name // empty' <<<"$json")
 if [ -n "$v2" ]; then
 	check "v2: create" $PCON create "$v2:/$PFX-g"
 	j=$($PCON get --all -J "$v2:/$PFX-g")
-	check "v2: --all -J: keyed files are objects of numbers" jq -e \
-		'(.files["cgroup.stat"].nr_descendants | type == "number") and (.files["cgroup.events"].populated == 0)' <<<"$j"
-	[ -r /proc/pressure/cpu ] && check "v2: --all -J: pressure files nested" jq -e \
-		'.files["cpu.pressure"].some.total | type == "number"' <<<"$j"
-	check "v2: --all -J: plain files are strings" jq -e '.files["cgroup.type"] == "domain"' <<<"$j"
+	key() { jq -r --arg f "$1" --arg k "$2" '.knobs[] | select(.knob == $f) | .children[] | select(.knob == $k) | .value' <<<"$j"; }
+	check "v2: --all -J: a keyed file's keys are its children" \
+		[ "$(key cgroup.stat nr_descendants)" = 0 ] && [ "$(key cgroup.events populated)" = 0 ]
+	[ -r /proc/pressure/cpu ] && check "v2: --all -J: pressure fields are children of some/full" jq -e \
+		'.knobs[] | select(.knob == "cpu.pressure") | .children[] | select(.knob == "some") | .children[] | select(.knob == "total") | .value | test("^[0-9]+$")' <<<"$j"
+	check "v2: --all -J: plain files are one value" \
+		jq -e '.knobs[] | select(.knob == "cgroup.type") | .value == "domain" and .container == "'"$v2:/$PFX-g"'"' <<<"$j"
+	check "v2: --all -J: valid UTF-8, one document" bash -c 'iconv -f UTF-8 -t UTF-8 >/dev/null <<<"$1" && jq -e ".knobs | length > 10" <<<"$1"' - "$j"
 	check "v2: --all: every file a line (or continued with a tab)" bash -c \
 		"$PCON get --all '$v2:/$PFX-g' | grep -q '^cgroup.stat: nr_descendants 0\$'"
 fi

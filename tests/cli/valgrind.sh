@@ -45,6 +45,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	vg_ok "get" 0 get cpu:/ cpu.weight
 	vg_ok "get, the table" 0 get -o CONTAINER,KNOB,VALUE cpu:/ cpu.weight cpu.stat
 	vg_ok "get -J" 0 get -J cpu:/
+	vg_ok "get --all -J" 0 get --all -J cpu:/
 	vg_ok "set refused" 1 set cpu:/ cpu.weight=0
 	# valgrind does not model the bpf() commands that load and run an eBPF
 	# iterator (the bpf backend runs under ASan instead): proc and kernel here.

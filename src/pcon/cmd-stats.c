@@ -1,7 +1,6 @@
 /* pcon stats: task-state counts of containers (running, sleeping, blocked...). */
 #include <errno.h>
 #include <getopt.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,11 +420,8 @@ static int ask_pcond(const struct stats *s, const struct pcon_container *ct, boo
 	*ret = (struct pcond_answer){ 0 };
 	if (s->direct)
 		return -EOPNOTSUPP;
-	char *spec;
-	if (asprintf(&spec, "%s:%s", ct->hier->name, ct->path) < 0)
-		return -ENOMEM;
-	int r = pcond_taskstats(s->c, spec, recursive, s->backend, ret);
-	free(spec);
+	/* the name as pcon prints it: pcond reads it back the same way */
+	int r = pcond_taskstats(s->c, cli_name(ct), recursive, s->backend, ret);
 	if (r == 0 && (ret->rows[0].id != ct->id || (!recursive && ret->n != 1))) {
 		pcond_answer_free(ret); /* another container of that name */
 		r = -ESTALE;
@@ -674,7 +670,6 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (s.out.list_columns)
 		return table_list_columns(cols, NCOLS, &s.out);
 	s.table = s.tree || s.out.output || s.out.json || s.out.raw || s.out.noheadings;
-	setlocale(LC_CTYPE, ""); /* tree lines and names in UTF-8 where the terminal is */
 	if (count < 0 && delay < 0)
 		count = 1;
 	if (delay < 0)

@@ -60,6 +60,11 @@ check "stats -r: 3 threads, 2 sleeping, 1 stopped" \
 check "stats -v says pcond answered" grep -q "pcond answered from its walk" <<<"$($PCON --socket "$S" stats -v "$C" 2>&1 >/dev/null)"
 check "stats -B proc does not ask pcond" \
 	jq -e '.containers[0].source == "pcon" and .containers[0].backend == "proc"' <<<"$($PCON --socket "$S" stats -B proc -J "$C")"
+# a name with a backslash and a tab, as pcon prints it: pcond reads it the same way
+$PCON create "$C/c/b\\\\s\\tt" >/dev/null
+check "a name with a backslash and a tab: pcond answers for it" \
+	jq -e '.containers[0].source == "pcond" and .containers[0].total == 0' \
+	<<<"$($PCON --socket "$S" stats -J -o SOURCE,TOTAL "$C/c/b\\\\s\\tt")"
 check "no pcond at the socket: pcon walks" \
 	jq -e '.containers[0].source == "pcon"' <<<"$($PCON --socket "$S.none" stats -J "$C")"
 

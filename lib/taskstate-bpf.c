@@ -57,7 +57,7 @@ static void unload(struct pcon *p)
 	p->ts.skel = NULL;
 }
 
-static enum pcon_walk forced_walk(void);
+static enum pcon_walk forced_walk(const char *w);
 
 /* Load the program of one walk with room for max records; map its records.
  * query: with query_css and count_css_keep (the css_task walk only). */
@@ -129,14 +129,13 @@ static void want_query(struct pcon *p)
 /* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
 void taskstate_bpf_setup(struct pcon *p)
 {
-	p->ts.want = forced_walk();
 	const char *w = getenv("PCON_BPF_WALK");
+	p->ts.want = forced_walk(w);
 	p->ts.no_query = w && strcmp(w, "css_task_iter") == 0;
 }
 
-static enum pcon_walk forced_walk(void)
+static enum pcon_walk forced_walk(const char *w)
 {
-	const char *w = getenv("PCON_BPF_WALK");
 	if (!w || !*w)
 		return PCON_WALK_NONE;
 	if (strcmp(w, "css_task_iter") == 0)

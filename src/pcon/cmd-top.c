@@ -622,11 +622,11 @@ int cmd_top(struct cli *c, int argc, char **argv)
 		rc = cli_errno(optind < argc ? argv[optind] : "/", rc);
 	} else {
 		pcon_container_free(probe);
-		setlocale(LC_CTYPE, ""); /* names (and the screen's '…') in UTF-8 where the terminal is */
 		if (t.batch) {
 			(void)top_take_sample(&t); /* the baseline for the rates */
-			rc = run_batch(&t);
+			rc = run_batch(&t); /* its tables set the locale (table.c) */
 		} else {
+			setlocale(LC_CTYPE, ""); /* names (and the screen's '…') in UTF-8 where the terminal is */
 			rc = run_curses(&t);
 		}
 	}

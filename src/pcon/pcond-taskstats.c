@@ -11,20 +11,6 @@
 static inline void freep_(void *p) { free(*(void **)p); }
 #define _cleanup_free_ __attribute__((cleanup(freep_)))
 
-/* The number after key= in line, or -EINVAL. */
-static int field_u64(const char *line, const char *key, uint64_t *ret)
-{
-	char v[32], *end;
-	if (!proto_field(line, key, v, sizeof(v)) || !*v)
-		return -EINVAL;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (*end || errno || *v == '-')
-		return -EINVAL;
-	*ret = x;
-	return 0;
-}
-
 /* A decimal number of s[0..n), or -EINVAL. */
 static int number(const char *s, size_t n, uint64_t *ret)
 {
@@ -38,6 +24,15 @@ static int number(const char *s, size_t n, uint64_t *ret)
 	}
 	*ret = v;
 	return 0;
+}
+
+/* The number after key= in line, or -EINVAL. */
+static int field_u64(const char *line, const char *key, uint64_t *ret)
+{
+	char v[32];
+	if (!proto_field(line, key, v, sizeof(v)))
+		return -EINVAL;
+	return number(v, strlen(v), ret);
 }
 
 /* A "taskstats k=v k=v ..." line, every key once, in one pass (an answer

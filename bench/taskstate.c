@@ -28,7 +28,7 @@
 
 int taskstate_kernel_query(struct pcon *p, int fd, struct cgroupstats *ret); /* libpcon internal */
 
-static struct pcon *P, *PT, *PI; /* PT: bpf forced to the task walk; PI: css_task_iter */
+static struct pcon *P, *PT, *PC; /* PT, PC: bpf forced to the task walk, the css_task walk */
 static const struct pcon_hier *H;
 static char prefix[64];
 static pid_t kids[8];
@@ -160,8 +160,8 @@ static int naive_scan(const char *want_line, struct pcon_taskstats *s)
 	return 0;
 }
 
-enum col { C_RAW, C_KERNEL, C_BPF, C_ITER, C_TASK, C_PROC, C_NAIVE, C_MAX };
-static const char *const col_name[C_MAX] = { "cgroupstats", "kernel", "bpf", "bpf-iter", "bpf-task", "proc", "naive" };
+enum col { C_RAW, C_KERNEL, C_BPF, C_CSS, C_TASK, C_PROC, C_NAIVE, C_MAX };
+static const char *const col_name[C_MAX] = { "cgroupstats", "kernel", "bpf", "bpf-css_task", "bpf-task", "proc", "naive" };
 
 /* Median ms of one query kind on c; total checked against want. */
 static double measure(enum col k, const struct pcon_container *c, int reps, uint64_t want)
@@ -183,7 +183,7 @@ static double measure(enum col k, const struct pcon_container *c, int reps, uint
 			break;
 		case C_KERNEL: r = pcon_taskstate_read(P, c, PCON_BACKEND_KERNEL, 0, &s, NULL); break;
 		case C_BPF: r = pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
-		case C_ITER: r = pcon_taskstate_read(PI, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
+		case C_CSS: r = pcon_taskstate_read(PC, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
 		case C_TASK: r = pcon_taskstate_read(PT, c, PCON_BACKEND_BPF, 0, &s, NULL); break;
 		case C_PROC: r = pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &s, NULL); break;
 		default: r = naive_scan(line, &s); break;
@@ -223,22 +223,20 @@ static int walk_all(void)
 	struct pcon_container *root;
 	if (pcon_container_open(H, "/", &root) < 0)
 		return -1;
-	double css[31], task[31];
-	for (int i = 0; i < 31; i++) {
-		struct pcon_tsnap *s;
-		double t0 = now_ms();
-		if (pcon_tsnap_take(P, root, PCON_BACKEND_BPF, &s) < 0)
-			return -1;
-		css[i] = now_ms() - t0;
-		pcon_tsnap_free(s);
-		t0 = now_ms();
-		if (pcon_tsnap_take(PT, root, PCON_BACKEND_BPF, &s) < 0)
-			return -1;
-		task[i] = now_ms() - t0;
-		pcon_tsnap_free(s);
-	}
+	struct pcon *by[3] = { P, PC, PT };
+	double ms[3][31];
+	for (int i = 0; i < 31; i++)
+		for (int w = 0; w < 3; w++) {
+			struct pcon_tsnap *s;
+			double t0 = now_ms();
+			if (pcon_tsnap_take(by[w], root, PCON_BACKEND_BPF, &s) < 0)
+				return -1;
+			ms[w][i] = now_ms() - t0;
+			pcon_tsnap_free(s);
+		}
 	printf("\nEvery container of %s at once, 20,000+ threads on the machine (median ms):\n"
-	       "  css_task walk %.3f   task walk %.3f\n", H->name, median(css, 31), median(task, 31));
+	       "  css_set walk %.3f   css_task walk %.3f   task walk %.3f\n", H->name,
+	       median(ms[0], 31), median(ms[1], 31), median(ms[2], 31));
 	pcon_container_free(root);
 	return 0;
 }
@@ -276,9 +274,9 @@ int main(void)
 	snprintf(prefix, sizeof(prefix), "pcon-bench-%d", (int)getpid());
 	setenv("PCON_BPF_WALK", "task", 1);
 	int r = pcon_open(NULL, &PT);
-	setenv("PCON_BPF_WALK", "css_task_iter", 1);
+	setenv("PCON_BPF_WALK", "css_task", 1);
 	if (r == 0)
-		r = pcon_open(NULL, &PI);
+		r = pcon_open(NULL, &PC);
 	unsetenv("PCON_BPF_WALK");
 	if (r < 0 || pcon_open(NULL, &P) < 0 || pcon_hier_find(P, "cpu", &H) < 0 || H->version != 1) {
 		printf("bench taskstate: skipped (needs a v1 cpu hierarchy for the kernel comparison)\n");
@@ -294,15 +292,15 @@ int main(void)
 	printf("Task-state query latency, one container on v1 %s (median ms; ratio to the kernel's\n"
 	       "own cgroupstats reply on the same container). 'kernel' = pcon's kernel backend\n"
 	       "(cgroupstats + the thread list for its uncounted threads); naive = every thread on\n"
-	       "the machine filtered by its cgroup file; bpf = the css_task walk (after the first\n"
-	       "query one bpf() call of a syscall program, where the kernel loads it); bpf-iter =\n"
-	       "the css_task walk by cgroup iterator every time (PCON_BPF_WALK=css_task_iter);\n"
-	       "bpf-task = the task-iterator walk of kernels without the css_task kfuncs (forced\n"
-	       "here), over every thread.\n\n", H->name);
+	       "the machine filtered by its cgroup file; bpf = the walk pcon picks here (css_set\n"
+	       "on 6.9+: the cgroup's task lists read unlocked and checked; after the first query\n"
+	       "one bpf() call of a syscall program); bpf-css_task = the css_task kfunc walk of\n"
+	       "6.7 and 6.8, the same way (forced here); bpf-task = the task-iterator walk of\n"
+	       "kernels without the css_task kfuncs (forced here), over every thread.\n\n", H->name);
 	printf("%8s", "threads");
 	for (int k = 0; k < C_MAX; k++)
 		printf(" %12s", col_name[k]);
-	printf(" %9s %9s %9s %9s\n", "bpf/cgst", "iter/cgst", "task/cgst", "proc/cgst");
+	printf(" %9s %9s %9s %9s\n", "bpf/cgst", "css/cgst", "task/cgst", "proc/cgst");
 	static const int sizes[] = { 100, 1000, 10000, 25000 };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) - quick; i++) {
 		spawn_threads(c, sizes[i]);
@@ -312,7 +310,7 @@ int main(void)
 		printf("%8d", sizes[i]);
 		for (int k = 0; k < C_MAX; k++)
 			printf(" %12.3f", ms[k]);
-		printf(" %8.2fx %8.2fx %8.2fx %8.1fx\n", ms[C_BPF] / ms[C_RAW], ms[C_ITER] / ms[C_RAW],
+		printf(" %8.2fx %8.2fx %8.2fx %8.1fx\n", ms[C_BPF] / ms[C_RAW], ms[C_CSS] / ms[C_RAW],
 		       ms[C_TASK] / ms[C_RAW], ms[C_PROC] / ms[C_RAW]);
 		fflush(stdout);
 		kill_kids();

@@ -2,21 +2,23 @@
 /*
  * bpf backend: runs lib/bpf/taskstate.bpf.c. The program is loaded once per
  * pcon handle, on first use, and kept until pcon_close. Loading probes which
- * walk this kernel can run: the cgroup iterator with the css_task kfuncs
- * (6.7+) first, else the task iterator (5.8+); PCON_BPF_WALK=css_task|task
- * in the environment at pcon_open forces one. Each walk attaches a short-lived iterator
+ * walk this kernel can run: the cgroup iterator reading css_sets (6.9+)
+ * first, then the same with the css_task kfuncs only (6.7+), else the task
+ * iterator (5.8+); PCON_BPF_WALK=css_set|css_task|task in the environment
+ * at pcon_open forces one. Each walk attaches a short-lived iterator
  * link, runs it with one read() (the programs write no output: a cgroup
  * iterator cannot resume a second read), and reads the records the walk left
  * in the array map, which is mapped into this process.
  *
- * One container's own counts (the css_task walk, not recursive), from the
+ * One container's own counts (a cgroup walk, not recursive), from the
  * handle's second such query on, take one bpf(BPF_PROG_RUN) of the
- * sleepable syscall program query_css instead,
- * where the kernel allows css_task kfuncs in it: the link, the iterator fd
- * and its seq buffer cost more than counting 100 threads. query_css finds
- * the cgroup in a cache that the container's first query (an iterator,
- * count_css_keep) fills. Where query_css does not load, the iterator answers
- * every query; PCON_BPF_WALK=css_task_iter forces that.
+ * sleepable syscall program query_set (query_css for the css_task walk)
+ * instead, where the kernel allows css_task kfuncs in it: the link, the
+ * iterator fd and its seq buffer cost more than counting 100 threads. The
+ * query finds the cgroup in a cache that the container's first query (an
+ * iterator, count_set_keep or count_css_keep) fills. Where the query program
+ * does not load, the iterator answers every query; PCON_BPF_WALK=css_task_iter
+ * forces that for the css_task walk.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,8 +61,29 @@ static void unload(struct pcon *p)
 
 static enum pcon_walk forced_walk(const char *w);
 
+/* Does the walk run a cgroup iterator (and a query program)? */
+static bool cgroup_walk(enum pcon_walk w)
+{
+	return w == PCON_WALK_CSS_SET || w == PCON_WALK_CSS_TASK;
+}
+
+/* The loaded cgroup walk's programs: the iterator, the iterator that also
+ * keeps the cgroup for the query program, and the query program. */
+enum prog { PROG_WALK, PROG_KEEP, PROG_QUERY };
+
+static struct bpf_program *prog(const struct pcon *p, enum prog which)
+{
+	const struct taskstate_bpf *s = p->ts.skel;
+	bool set = p->ts.walk == PCON_WALK_CSS_SET;
+	switch (which) {
+	case PROG_WALK: return set ? s->progs.count_set : s->progs.count_css;
+	case PROG_KEEP: return set ? s->progs.count_set_keep : s->progs.count_css_keep;
+	default: return set ? s->progs.query_set : s->progs.query_css;
+	}
+}
+
 /* Load the program of one walk with room for max records; map its records.
- * query: with query_css and count_css_keep (the css_task walk only). */
+ * query: with the query program and the keeping iterator (cgroup walks only). */
 static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool query)
 {
 	libbpf_quiet();
@@ -68,10 +91,14 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 	if (!skel)
 		return negerrno();
 	int r = 0;
-	query = query && walk == PCON_WALK_CSS_TASK;
-	if (bpf_program__set_autoload(skel->progs.count_css, walk == PCON_WALK_CSS_TASK) < 0 ||
-	    bpf_program__set_autoload(skel->progs.count_css_keep, query) < 0 ||
-	    bpf_program__set_autoload(skel->progs.query_css, query) < 0 ||
+	bool set = walk == PCON_WALK_CSS_SET, css = walk == PCON_WALK_CSS_TASK;
+	query = query && cgroup_walk(walk);
+	if (bpf_program__set_autoload(skel->progs.count_set, set) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_set_keep, set && query) < 0 ||
+	    bpf_program__set_autoload(skel->progs.query_set, set && query) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_css, css) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_css_keep, css && query) < 0 ||
+	    bpf_program__set_autoload(skel->progs.query_css, css && query) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.cgrps, query ? TS_CACHE_MAX : 1) < 0 ||
 	    bpf_program__set_autoload(skel->progs.count_tasks, walk == PCON_WALK_TASK) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.recs, max) < 0 ||
@@ -102,14 +129,14 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 	return 0;
 }
 
-/* Load (or reload, larger) the program of one walk; query_css stays as it was. */
+/* Load (or reload, larger) the program of one walk; the query program stays as it was. */
 static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
 {
 	return load_one(p, walk, max, p->ts.skel && p->ts.query);
 }
 
 /*
- * Loading query_css and count_css_keep costs about as much as the rest of
+ * Loading the query program and its keeping iterator costs about as much as the rest of
  * the program (tens of ms): a process that asks for one container once, as
  * pcon stats does, never pays it. The second single-container query of a
  * handle reloads the program with them, once, where this kernel takes them
@@ -119,11 +146,11 @@ static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
  */
 static void want_query(struct pcon *p)
 {
-	if (p->ts.walk != PCON_WALK_CSS_TASK || p->ts.query || p->ts.no_query || p->ts.query_tried ||
+	if (!cgroup_walk(p->ts.walk) || p->ts.query || p->ts.no_query || p->ts.query_tried ||
 	    ++p->ts.n_single < 2)
 		return;
 	p->ts.query_tried = true;
-	(void)load_one(p, PCON_WALK_CSS_TASK, p->ts.recs_max, true);
+	(void)load_one(p, p->ts.walk, p->ts.recs_max, true);
 }
 
 /* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
@@ -160,7 +187,9 @@ int taskstate_bpf_ready(struct pcon *p)
 		r = -EINVAL;
 	else if (want != PCON_WALK_NONE)
 		r = load(p, want, TS_RECS_DEFAULT);
-	else if ((r = load(p, PCON_WALK_CSS_TASK, TS_RECS_DEFAULT)) < 0)
+	else if ((r = load(p, PCON_WALK_CSS_SET, TS_RECS_DEFAULT)) < 0 &&
+		 /* No may_goto (before 6.9): the css_task kfuncs alone. */
+		 (r = load(p, PCON_WALK_CSS_TASK, TS_RECS_DEFAULT)) < 0)
 		/* No css_task kfuncs (before 6.7): every thread, once. */
 		r = load(p, PCON_WALK_TASK, TS_RECS_DEFAULT);
 	p->ts.bpf_err = r < 0 ? r : 1;
@@ -178,6 +207,11 @@ void taskstate_bpf_release(struct pcon *p)
 uint64_t taskstate_bpf_queries(const struct pcon *p)
 {
 	return p->ts.n_query;
+}
+
+uint64_t taskstate_bpf_relocked(const struct pcon *p)
+{
+	return p->ts.skel ? p->ts.skel->bss->relocked : 0;
 }
 
 enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p)
@@ -249,14 +283,14 @@ static struct ts_cache_key cache_key(const struct pcon_container *c)
 	return (struct ts_cache_key){ .cgroup_id = c->id, .hier_id = (unsigned)c->hier->id };
 }
 
-/* One container's own counts by query_css: 1 answered, 0 not in its cache,
+/* One container's own counts by the query program: 1 answered, 0 not in its cache,
  * or -ENOENT (the cgroup was removed). */
 static int query_one(struct pcon *p, const struct pcon_container *c, struct pcon_tsnap *s)
 {
 	struct ts_query q = { .key = cache_key(c) };
 	/* A syscall program's context is copied back into ctx_in. */
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &q, .ctx_size_in = sizeof(q));
-	if (bpf_prog_test_run_opts(bpf_program__fd(p->ts.skel->progs.query_css), &opts) < 0)
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog(p, PROG_QUERY)), &opts) < 0)
 		return 0; /* the iterator answers instead, and reports its own error */
 	if (q.found != TS_QUERY_FOUND && q.found != TS_QUERY_GONE)
 		return 0;
@@ -279,14 +313,14 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 	skel->bss->overflow = 0;
 	skel->bss->unmapped = 0;
 	skel->bss->too_deep = 0;
-	if (p->ts.walk == PCON_WALK_CSS_TASK && p->ts.query && !recursive) {
-		/* The container's first query: leave its cgroup for query_css. */
+	if (cgroup_walk(p->ts.walk) && p->ts.query && !recursive) {
+		/* The container's first query: leave its cgroup for the query program. */
 		skel->bss->keep_key = cache_key(c);
-		int r = run_iter(skel->progs.count_css_keep, c->fd, false);
+		int r = run_iter(prog(p, PROG_KEEP), c->fd, false);
 		if (r < 0)
 			return r;
-	} else if (p->ts.walk == PCON_WALK_CSS_TASK) {
-		int r = run_iter(skel->progs.count_css, c->fd, recursive);
+	} else if (cgroup_walk(p->ts.walk)) {
+		int r = run_iter(prog(p, PROG_WALK), c->fd, recursive);
 		if (r < 0)
 			return r;
 	} else {
@@ -334,7 +368,7 @@ int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recu
 		return r;
 	const struct ts_record *recs = p->ts.recs;
 	uint32_t n = p->ts.skel->bss->n_recs;
-	if (p->ts.walk == PCON_WALK_CSS_TASK && n == 0)
+	if (cgroup_walk(p->ts.walk) && n == 0)
 		return -ENOENT; /* the iterator found no cgroup: it is gone */
 	for (uint32_t i = 0; i < n; i++) {
 		struct pcon_taskstats own;

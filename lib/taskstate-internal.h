@@ -60,6 +60,9 @@ enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p);
 /* How many single-container queries query_css answered in p (for tests:
  * libpcon.a exports it, libpcon.so does not). */
 uint64_t taskstate_bpf_queries(const struct pcon *p);
+/* How many cgroups the css_set walk of p's program walked again under the
+ * lock because their lists changed under it (for tests and benchmarks). */
+uint64_t taskstate_bpf_relocked(const struct pcon *p);
 /* One iterator walk of c (with its descendants if recursive) into s. */
 int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recursive,
 		       struct pcon_tsnap *s);

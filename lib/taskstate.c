@@ -23,6 +23,7 @@ static const char *const walk_names[PCON_WALK_MAX] = {
 	[PCON_WALK_NONE] = "none",
 	[PCON_WALK_CSS_TASK] = "css_task",
 	[PCON_WALK_TASK] = "task",
+	[PCON_WALK_CSS_SET] = "css_set",
 };
 
 _public_ const char *pcon_walk_to_string(enum pcon_walk w)

@@ -62,6 +62,8 @@ enum pcon_walk {
 	PCON_WALK_NONE,     /* not bpf */
 	PCON_WALK_CSS_TASK, /* cgroup iterator + css_task kfuncs (Linux 6.7+): O(threads in the subtree) */
 	PCON_WALK_TASK,     /* task iterator over every thread (Linux 5.8+): O(threads on the machine) */
+	PCON_WALK_CSS_SET,  /* cgroup iterator reading the css_sets' task lists unlocked, checked,
+			     * else as CSS_TASK (Linux 6.9+): O(threads in the subtree) */
 	PCON_WALK_MAX,
 	PCON_WALK_INVALID = -EINVAL,
 };
@@ -70,7 +72,7 @@ enum pcon_walk {
 const char *pcon_backend_to_string(enum pcon_backend b);
 /* The backend named s, or PCON_BACKEND_INVALID. */
 enum pcon_backend pcon_backend_from_string(const char *s);
-/* "none", "css_task", "task"; NULL for an invalid value. */
+/* "none", "css_task", "task", "css_set"; NULL for an invalid value. */
 const char *pcon_walk_to_string(enum pcon_walk w);
 
 /* Which backend answered a query, how, and why auto did not use bpf. */

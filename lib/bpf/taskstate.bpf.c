@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR LGPL-2.1-or-later */
 /*
  * Task-state counts per cgroup, in the kernel, for a whole subtree in one
- * walk. Two walks, of which user space loads the one the kernel can run:
+ * walk. Three walks, of which user space loads the first the kernel can run:
  *
- * count_css   a cgroup iterator (attached to a container's directory fd,
- *             SELF_ONLY or DESCENDANTS_PRE) walks each cgroup's threads with
- *             the css_task kfuncs (Linux 6.7+). The cgroup's own css
- *             ("self") links every css_set of the cgroup, so this works on
- *             v1 hierarchies with or without a controller and on v2.
- * count_tasks a task iterator (Linux 5.8+) visits every thread once and
+ * css_set     (Linux 6.9+) a cgroup iterator (attached to a container's
+ *             directory fd, SELF_ONLY or DESCENDANTS_PRE) reads each
+ *             cgroup's css_sets and their task lists itself, without the
+ *             css_set lock, and checks what it read; a cgroup whose lists
+ *             changed under the walk is walked again by the css_task kfuncs.
+ * css_task    (Linux 6.7+) the same iterator walks each cgroup's threads
+ *             with the css_task kfuncs only.
+ * task        (Linux 5.8+) a task iterator visits every thread once and
  *             adds it to its cgroup in the walked hierarchy; a cgroup seen
  *             for the first time brings its ancestors along, so user space
  *             can sum any subtree.
  *
- * Both write one ts_record per cgroup into the array map recs, slot n_recs
- * onwards; task fields are read straight from the trusted task pointer.
+ * Either cgroup walk reads the cgroup's own css ("self"), which links every
+ * css_set of the cgroup: it works on v1 hierarchies with or without a
+ * controller and on v2. Every walk writes one ts_record per cgroup into the
+ * array map recs, slot n_recs onwards; task fields are read straight from
+ * the task, never through a helper.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,6 +39,31 @@ extern struct cgroup *bpf_cgroup_acquire(struct cgroup *cgrp) __weak __ksym;
 extern void bpf_cgroup_release(struct cgroup *cgrp) __weak __ksym;
 extern void bpf_rcu_read_lock(void) __weak __ksym;
 extern void bpf_rcu_read_unlock(void) __weak __ksym;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __weak __ksym;
+
+/* The object of type whose member lies at p, as an untrusted pointer: each
+ * load through it is one instruction that cannot fault the kernel (a bad
+ * address reads as 0). */
+#define OWNER(p, type, member)                                                             \
+	((type *)bpf_rdonly_cast((void *)(p) - __builtin_offsetof(type, member),           \
+				 bpf_core_type_id_kernel(type)))
+
+/* True until the program's loop budget (8M turns) is spent: may_goto, the
+ * verifier's bounded-loop instruction (Linux 6.9+), spelled in bytes for
+ * clang 14. */
+#define can_loop                                                                           \
+	({                                                                                 \
+		__label__ l_break, l_continue;                                             \
+		bool ret = true;                                                           \
+		asm volatile goto("1:.byte 0xe5; .byte 0;"                                 \
+				  ".long ((%l[l_break] - 1b - 8) / 8) & 0xffff; .short 0"  \
+				  :::: l_break);                                           \
+		goto l_continue;                                                           \
+	l_break:                                                                           \
+		ret = false;                                                               \
+	l_continue:;                                                                       \
+		ret;                                                                       \
+	})
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -59,6 +89,7 @@ __u32 overflow;   /* a cgroup did not fit: the answer is incomplete */
 __u32 hier;       /* count_tasks: TS_HIER_V2 or a v1 hierarchy id */
 __u32 unmapped;   /* count_tasks: threads with no cgroup in hier */
 __u32 too_deep;   /* count_tasks: a cgroup nested deeper than MAX_DEPTH */
+__u64 relocked;   /* css_set walk: cgroups walked again under the lock (never reset) */
 
 #define MAX_DEPTH 32
 
@@ -113,9 +144,77 @@ static __always_inline void count(struct counts *c, struct task_struct *task)
 		c->io_wait++;
 }
 
-/* A cgroup's own threads into c. */
-static __always_inline void count_cgroup(struct counts *c, struct cgroup *cgrp)
+/* The threads of cset (its tasks list, then mg_tasks, where a migration
+ * parks them) into c: how many, or -1 if a list changed under the walk (a
+ * thread on it left, or it led elsewhere; a thread unlinked while the walk
+ * stood on it points at itself). One loop for both lists: each
+ * copy of the loop costs the verifier as much as the rest of the program. */
+static __always_inline long walk_cset(struct counts *c, struct css_set *cset)
 {
+	struct list_head *head = &cset->tasks;
+	struct list_head *pos = head->next;
+	long n = 0;
+	while (can_loop) {
+		if (pos == head) {
+			if (head == &cset->mg_tasks)
+				return n;
+			head = &cset->mg_tasks;
+			pos = head->next;
+			continue;
+		}
+		struct task_struct *t = OWNER(pos, struct task_struct, cg_list);
+		if (t->cgroups != cset)
+			return -1;
+		count(c, t);
+		n++;
+		struct list_head *next = t->cg_list.next;
+		if (next == pos)
+			return -1;
+		pos = next;
+	}
+	return -1;
+}
+
+/*
+ * A cgroup's own threads into c without the css_set lock (called under
+ * RCU): 0, or -1 if a list changed while it was read, and c is then
+ * garbage. The lock would cost what the kernel's own cgroupstats pays, a
+ * lock round trip per thread. RCU keeps every task and css_set the walk can
+ * reach allocated, and a cgrp_cset_link that is freed meanwhile reads as
+ * garbage that the checks refuse: each link must name this cgroup, each
+ * task this css_set, each list end at its own head. A css_set's nr_tasks
+ * counts its tasks and mg_tasks lists and changes with them under the lock,
+ * so a set that showed that many threads, with nr_tasks the same before and
+ * after, was seen whole (dying_tasks are not threads of the cgroup any more,
+ * as for the css_task iterator).
+ */
+static __always_inline int count_cgroup_lockless(struct counts *c, struct cgroup *cgrp)
+{
+	struct cgroup *me = OWNER(cgrp, struct cgroup, self);
+	struct list_head *head = &me->cset_links;
+	struct list_head *pos = head->next;
+	while (pos != head && can_loop) {
+		struct cgrp_cset_link *link = OWNER(pos, struct cgrp_cset_link, cset_link);
+		if (link->cgrp != me)
+			return -1;
+		struct css_set *cset = link->cset;
+		int n = cset->nr_tasks;
+		if (walk_cset(c, cset) != n || cset->nr_tasks != n)
+			return -1;
+		pos = link->cset_link.next;
+	}
+	return pos == head ? 0 : -1;
+}
+
+/* A cgroup's own threads into c; lockless: by the css_set walk first. */
+static __always_inline void count_cgroup(struct counts *c, struct cgroup *cgrp, bool lockless)
+{
+	if (lockless) {
+		if (count_cgroup_lockless(c, cgrp) == 0)
+			return;
+		relocked++;
+		__builtin_memset(c, 0, sizeof(*c));
+	}
 	struct bpf_iter_css_task it;
 	struct task_struct *task;
 	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
@@ -146,7 +245,7 @@ struct {
 struct ts_cache_key keep_key; /* count_css_keep: where to leave the cgroup */
 
 /* One cgroup's record: its own threads. */
-static __always_inline void record_cgroup(struct cgroup *cgrp)
+static __always_inline void record_cgroup(struct cgroup *cgrp, bool lockless)
 {
 	struct ts_record *rec;
 	__u32 slot;
@@ -155,31 +254,30 @@ static __always_inline void record_cgroup(struct cgroup *cgrp)
 
 	if (!(rec = new_record(cgrp, &slot)))
 		return;
-	count_cgroup(&c, cgrp);
+	count_cgroup(&c, cgrp, lockless);
 	/* Into the record once: a store per thread into map memory costs more. */
 	for (int b = 0; b < TS_B_MAX; b++)
 		rec->n[b] = c.n[b];
 	rec->io_wait = c.io_wait;
 }
 
-SEC("iter/cgroup")
-int count_css(struct bpf_iter__cgroup *ctx)
+/* A cgroup iterator's visit (under RCU). */
+static __always_inline int css(struct bpf_iter__cgroup *ctx, bool lockless)
 {
 	struct cgroup *cgrp = ctx->cgroup;
 	if (cgrp)
-		record_cgroup(cgrp);
+		record_cgroup(cgrp, lockless);
 	return 0;
 }
 
-/* count_css of one cgroup (SELF_ONLY), which it also leaves in cgrps under
- * keep_key for query_css. */
-SEC("iter/cgroup")
-int count_css_keep(struct bpf_iter__cgroup *ctx)
+/* css of one cgroup (SELF_ONLY), which it also leaves in cgrps under
+ * keep_key for query. */
+static __always_inline int css_keep(struct bpf_iter__cgroup *ctx, bool lockless)
 {
 	struct cgroup *cgrp = ctx->cgroup;
 	if (!cgrp)
 		return 0;
-	record_cgroup(cgrp);
+	record_cgroup(cgrp, lockless);
 	/* Kept only under the kernel's own names for it: a key user space
 	 * got wrong can never answer for another cgroup. */
 	if (cgrp->kn->id != keep_key.cgroup_id || cgrp->root->hierarchy_id != (int)keep_key.hier_id)
@@ -203,8 +301,7 @@ int count_css_keep(struct bpf_iter__cgroup *ctx)
  * The cgroup comes from cgrps; q->found says whether it was there and alive
  * (a removed cgroup's entry is dropped, so its reference goes too).
  */
-SEC("syscall")
-int query_css(struct ts_query *q)
+static __always_inline int query(struct ts_query *q, bool lockless)
 {
 	struct ts_cache_key key = q->key;
 	struct cg_ref *ref = bpf_map_lookup_elem(&cgrps, &key);
@@ -226,7 +323,9 @@ int query_css(struct ts_query *q)
 		return 0;
 	}
 	struct counts c = {};
-	count_cgroup(&c, cgrp);
+	bpf_rcu_read_lock(); /* a sleepable program: the lockless walk needs it */
+	count_cgroup(&c, cgrp, lockless);
+	bpf_rcu_read_unlock();
 	bpf_cgroup_release(cgrp);
 	for (int b = 0; b < TS_B_MAX; b++)
 		q->n[b] = c.n[b];
@@ -234,6 +333,21 @@ int query_css(struct ts_query *q)
 	q->found = TS_QUERY_FOUND;
 	return 0;
 }
+
+/* Each program twice: the css_set walk's (6.9+) and the css_task walk's,
+ * which has no may_goto for older verifiers to refuse. */
+SEC("iter/cgroup")
+int count_set(struct bpf_iter__cgroup *ctx) { return css(ctx, true); }
+SEC("iter/cgroup")
+int count_css(struct bpf_iter__cgroup *ctx) { return css(ctx, false); }
+SEC("iter/cgroup")
+int count_set_keep(struct bpf_iter__cgroup *ctx) { return css_keep(ctx, true); }
+SEC("iter/cgroup")
+int count_css_keep(struct bpf_iter__cgroup *ctx) { return css_keep(ctx, false); }
+SEC("syscall")
+int query_set(struct ts_query *q) { return query(q, true); }
+SEC("syscall")
+int query_css(struct ts_query *q) { return query(q, false); }
 
 /* count_tasks' memory between threads of one walk (threads of a process
  * come one after another and mostly share a cgroup). */

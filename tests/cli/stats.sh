@@ -89,7 +89,7 @@ for H in $v1 $v2; do
 		check "$H: --tree -B $b lists all 72" [ "$($PCON stats --tree --depth 1 -B $b "$C" | grep -c "$PFX-s")" -eq 72 ]
 	done
 	j=$($PCON stats -J -r -B bpf "$C" | jq .containers[0])
-	check "$H: --json names the walk" jq -e '.backend == "bpf" and (.walk | IN("css_task","task")) and .fallback == null' <<<"$j"
+	check "$H: --json names the walk" jq -e '.backend == "bpf" and (.walk | IN("css_set","css_task","task")) and .fallback == null' <<<"$j"
 	j=$(PCON_BPF_WALK=task $PCON stats -J -r -B bpf "$C" | jq .containers[0])
 	check "$H: PCON_BPF_WALK=task forces the task walk" jq -e '.walk == "task" and .total == 3' <<<"$j"
 	check "$H: top -b over 72 containers has counts" \

@@ -2,10 +2,10 @@
  * Task-state snapshots at a real host's scale: trees of 70, 700 and 5,000
  * containers on a v1 hierarchy with a controller, on v2 and on a named v1
  * hierarchy. Every container's own counts and subtree sums must agree
- * between proc, the bpf css_task walk and the bpf task walk (forced with
- * PCON_BPF_WALK=task), with processes in known states spread through the
- * tree and one container whose thread flips between running and sleeping
- * while the walks run.
+ * between proc and each bpf walk this kernel runs: css_set (the default
+ * where it loads), css_task and task (forced with PCON_BPF_WALK), with
+ * processes in known states spread through the tree and one container whose
+ * thread flips between running and sleeping while the walks run.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +27,9 @@ uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internal */
 #define GROUP 50 /* leaves per middle container */
 #define MAX_HIERS 3
 
-static struct pcon *P, *PT; /* PT: its bpf backend forced to the task walk */
-static struct pcon *PI;     /* PI: the css_task walk by iterator only (css_task_iter) */
+static struct pcon *P;      /* the walk pcon picks */
+static struct pcon *PT, *PC; /* bpf forced to the task walk, the css_task walk */
+static struct pcon *PI;     /* the css_task walk by iterator only (css_task_iter) */
 static const struct pcon_hier *H[MAX_HIERS];
 static size_t n_h;
 static char why[256];
@@ -48,6 +50,9 @@ static int setup(void **state)
 		return -1;
 	setenv("PCON_BPF_WALK", "task", 1);
 	int r = pcon_open(NULL, &PT);
+	setenv("PCON_BPF_WALK", "css_task", 1);
+	if (r == 0)
+		r = pcon_open(NULL, &PC);
 	setenv("PCON_BPF_WALK", "css_task_iter", 1);
 	if (r == 0)
 		r = pcon_open(NULL, &PI);
@@ -79,6 +84,7 @@ static int teardown(void **state)
 	(void)state;
 	pt_cleanup();
 	pcon_close(PI);
+	pcon_close(PC);
 	pcon_close(PT);
 	pcon_close(P);
 	return 0;
@@ -271,47 +277,48 @@ static void compare(const struct tree *t, size_t h, const struct placed *pl,
 	assert_true(top.running >= 1);
 	/* Every container of the tree is one the sums saw (the task walk sees
 	 * only containers with threads and their ancestors). */
-	if (strcmp(walk, "css_task") == 0)
+	if (strcmp(walk, "task") != 0)
 		assert_int_equal(top.containers, t->n);
 }
 
 /*
  * Every container's own counts asked for one at a time, as pcon stats
- * without -r does: twice on P (the iterator, then query_css from its cache
- * of cgroups, which the trees overflow) and once on PI (iterator only).
+ * without -r does: twice on p (the iterator, then the query program from its
+ * cache of cgroups, which the trees overflow) and once on PI (the css_task
+ * iterator only).
  */
 static void compare_single(const struct tree *t, size_t h, const struct placed *pl,
-			   const struct pcon_tsnap *proc)
+			   const struct pcon_tsnap *proc, struct pcon *p, enum pcon_walk want)
 {
-	/* The handle's second single-container query loads query_css (once). */
+	/* The handle's second single-container query loads the query program (once). */
 	struct pcon_container *c0 = tree_open(t, h, 0);
 	struct pcon_taskstats s0;
 	for (int k = 0; k < 2; k++)
-		assert_int_equal(pcon_taskstate_read(P, c0, PCON_BACKEND_BPF, 0, &s0, NULL), 0);
+		assert_int_equal(pcon_taskstate_read(p, c0, PCON_BACKEND_BPF, 0, &s0, NULL), 0);
 	pcon_container_free(c0);
-	uint64_t q0 = taskstate_bpf_queries(P);
+	uint64_t q0 = taskstate_bpf_queries(p), qi = taskstate_bpf_queries(PI);
 	for (size_t i = 0; i < t->n; i++) {
 		struct pcon_container *c = tree_open(t, h, i);
 		struct pcon_taskstats a, b;
 		struct pcon_taskstate_info info;
 		assert_int_equal(pcon_tsnap_get(proc, c->id, 0, &a), 0);
 		for (int k = 0; k < 3; k++) {
-			struct pcon *p = k < 2 ? P : PI;
-			int r = pcon_taskstate_read(p, c, PCON_BACKEND_BPF, 0, &b, &info);
+			int r = pcon_taskstate_read(k < 2 ? p : PI, c, PCON_BACKEND_BPF, 0, &b, &info);
 			if (r < 0)
 				fail_msg("bpf read of %s:%s: %s", H[h]->name, c->path, strerror(-r));
-			assert_int_equal(info.walk, PCON_WALK_CSS_TASK);
-			same(k == 0 ? "first read" : k == 1 ? "query_css" : "css_task_iter", H[h]->name,
+			assert_int_equal(info.walk, k < 2 ? want : PCON_WALK_CSS_TASK);
+			same(k == 0 ? "first read" : k == 1 ? "query" : "css_task_iter", H[h]->name,
 			     c->path, i == pl->flip, &a, &b);
 		}
 		pcon_container_free(c);
 	}
-	uint64_t answered = taskstate_bpf_queries(P) - q0;
+	uint64_t answered = taskstate_bpf_queries(p) - q0;
 	if (answered == 0)
-		printf("# %s: query_css does not load here: the iterator answered every read\n", H[h]->name);
+		printf("# %s: the %s query program does not load here: the iterator answered "
+		       "every read\n", H[h]->name, pcon_walk_to_string(want));
 	else
 		assert_true(answered >= t->n - 1); /* every second read (c0's may be the first) */
-	assert_int_equal(taskstate_bpf_queries(PI), 0);
+	assert_int_equal(taskstate_bpf_queries(PI), qi);
 }
 
 static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
@@ -340,8 +347,8 @@ static void check_walk(const struct tree *t, size_t h, const struct placed *pl,
 	assert_int_equal(info.backend, PCON_BACKEND_BPF);
 	assert_int_equal(info.walk, want);
 	compare(t, h, pl, proc, bpf, pcon_walk_to_string(want));
-	if (want == PCON_WALK_CSS_TASK)
-		compare_single(t, h, pl, proc);
+	if (want != PCON_WALK_TASK)
+		compare_single(t, h, pl, proc, p, want);
 	pcon_tsnap_free(bpf);
 	pcon_container_free(top);
 }
@@ -353,6 +360,18 @@ static bool has_ksym(const char *name)
 	int r = pt_sh(&out, "grep -qw '%s' /proc/kallsyms", name);
 	free(out);
 	return r == 0;
+}
+
+/* The walk P's bpf backend runs. */
+static enum pcon_walk default_walk(void)
+{
+	struct pcon_container *root;
+	struct pcon_taskstate_info info = { 0 };
+	struct pcon_taskstats s;
+	assert_int_equal(pcon_container_open(H[0], "/", &root), 0);
+	int r = pcon_taskstate_read(P, root, PCON_BACKEND_BPF, 0, &s, &info);
+	pcon_container_free(root);
+	return r < 0 ? PCON_WALK_NONE : info.walk;
 }
 
 /* Wait until every fixture thread is in the tree (threads start after the
@@ -386,15 +405,19 @@ static void run_scale(const char *name, size_t leaves)
 	place(&pl, &t, t.n / 2, K_BUSY);
 	place(&pl, &t, 1, K_STOPPED);
 	settle(&t);
-	/* The css_task walk must run wherever the kernel has its kfuncs. */
+	/* The css_task walk must run wherever the kernel has its kfuncs, the
+	 * css_set walk wherever it loads (6.9+, see test_css_set_walk). */
 	bool bpf_css = has_ksym("bpf_iter_css_task_new");
+	bool bpf_set = bpf_css && default_walk() == PCON_WALK_CSS_SET;
 	for (size_t h = 0; h < n_h; h++) {
 		struct pcon_tsnap *proc;
 		struct pcon_container *top = tree_open(&t, h, 0);
 		assert_int_equal(pcon_tsnap_take(P, top, PCON_BACKEND_PROC, &proc), 0);
 		pcon_container_free(top);
+		if (bpf_set)
+			check_walk(&t, h, &pl, proc, P, PCON_WALK_CSS_SET);
 		if (bpf_css)
-			check_walk(&t, h, &pl, proc, P, PCON_WALK_CSS_TASK);
+			check_walk(&t, h, &pl, proc, PC, PCON_WALK_CSS_TASK);
 		check_walk(&t, h, &pl, proc, PT, PCON_WALK_TASK);
 		pcon_tsnap_free(proc);
 	}
@@ -417,9 +440,26 @@ static void test_css_task_walk(void **state)
 	assert_int_equal(pcon_container_open(H[0], "/", &root), 0);
 	struct pcon_taskstate_info info;
 	struct pcon_taskstats s;
-	assert_int_equal(pcon_taskstate_read(P, root, PCON_BACKEND_BPF, 0, &s, &info), 0);
+	assert_int_equal(pcon_taskstate_read(PC, root, PCON_BACKEND_BPF, 0, &s, &info), 0);
 	assert_int_equal(info.walk, PCON_WALK_CSS_TASK);
 	pcon_container_free(root);
+}
+
+/* The css_set walk is the default from Linux 6.9 (may_goto), where the
+ * sizes above checked it beside the others. */
+static void test_css_set_walk(void **state)
+{
+	(void)state;
+	if (why[0])
+		SKIP_BECAUSE("%s", why);
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		fail_msg("uname");
+	if (major < 6 || (major == 6 && minor < 9) || !has_ksym("bpf_iter_css_task_new"))
+		SKIP_BECAUSE("Linux %s runs no css_set walk (6.9+ with the css_task kfuncs): "
+			     "the trees were checked with the walks it runs", u.release);
+	assert_int_equal(default_walk(), PCON_WALK_CSS_SET);
 }
 
 static void test_70(void **state) { (void)state; run_scale("s70", 70); }
@@ -441,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_700),
 		cmocka_unit_test(test_5000),
 		cmocka_unit_test(test_css_task_walk),
+		cmocka_unit_test(test_css_set_walk),
 	};
 	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;

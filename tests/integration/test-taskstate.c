@@ -23,7 +23,8 @@
 
 #include "pcontest.h"
 
-uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internal */
+uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internals */
+uint64_t taskstate_bpf_relocked(const struct pcon *p);
 #include "pcon/taskstate.h"
 
 static struct pcon *P;
@@ -414,6 +415,71 @@ static void test_churn(void **state)
 		pcon_container_free(c);
 		assert_int_equal(pt_cleanup(), 0);
 	}
+}
+
+/*
+ * The css_set walk reads task lists without the kernel's lock while threads
+ * are made and reaped on them: every answer must still count exactly the
+ * threads that cannot come or go (6 in K_THREADS, 3 in K_CHURN) plus at
+ * most the two short-lived ones, in one container and in its parent's sum,
+ * and a walk that met a list changing must have walked it again under the
+ * lock (relocked). Runs until that has happened at least 20 times, or 10 s.
+ */
+static void test_lockless_churn(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	if (!have_bpf())
+		SKIP_BECAUSE("%s", why);
+	const struct pcon_hier *h = V2 ? V2 : V1;
+	struct pcon_container *top = mk(h, "lockless"), *c = mk(h, "lockless/churn");
+	struct pcon_taskstats s;
+	struct pcon_taskstate_info info;
+	assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_BPF, 0, &s, &info), 0);
+	if (info.walk != PCON_WALK_CSS_SET) {
+		pcon_container_free(c);
+		pcon_container_free(top);
+		assert_int_equal(pt_cleanup(), 0);
+		SKIP_BECAUSE("the bpf backend runs the %s walk here, not css_set (Linux 6.9+)",
+			     pcon_walk_to_string(info.walk));
+	}
+	spawn(K_CHURN, c, NULL);
+	spawn(K_THREADS, c, NULL);
+	for (int i = 0; i < 300; i++) { /* until the steady threads exist */
+		assert_int_equal(pcon_taskstate_read(P, c, PCON_BACKEND_PROC, 0, &s, NULL), 0);
+		if (s.sleeping >= 6 && s.total >= 9)
+			break;
+		msleep(10);
+	}
+	uint64_t before = taskstate_bpf_relocked(P);
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned n = 0;
+	do {
+		/* own counts (the query program after the first), then the parent's sum (an iterator) */
+		bool sum = n % 2;
+		int r = pcon_taskstate_read(P, sum ? top : c, PCON_BACKEND_BPF,
+					    sum ? PCON_TASKSTATE_RECURSIVE : 0, &s, &info);
+		if (r < 0)
+			fail_msg("bpf read %u: %s", n, strerror(-r));
+		assert_int_equal(info.walk, PCON_WALK_CSS_SET);
+		if (s.total < 9 || s.total > 11 || s.sleeping < 6)
+			fail_msg("read %u (%s) counted %llu threads, %llu sleeping: 9 to 11 exist, 6 "
+				 "of them asleep", n, sum ? "sum" : "own", (unsigned long long)s.total,
+				 (unsigned long long)s.sleeping);
+		assert_int_equal(s.total, s.running + s.sleeping + s.uninterruptible + s.stopped +
+						  s.idle + s.other);
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (taskstate_bpf_relocked(P) - before < 20 && t.tv_sec - t0.tv_sec < 10);
+	uint64_t relocked = taskstate_bpf_relocked(P) - before;
+	printf("# %u reads, %llu walked again under the lock\n", n, (unsigned long long)relocked);
+	pcon_container_free(c);
+	pcon_container_free(top);
+	assert_int_equal(pt_cleanup(), 0);
+	if (relocked == 0)
+		SKIP_BECAUSE("no walk met a list changing in 10 s (%u reads): the relocked path "
+			     "did not run", n);
 }
 
 /* A container removed while a handle is open: -ENOENT from every backend. */
@@ -909,6 +975,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_kernel_agrees),
 	cmocka_unit_test(test_recursive),
 	cmocka_unit_test(test_churn),
+	cmocka_unit_test(test_lockless_churn),
 	cmocka_unit_test(test_removed),
 	cmocka_unit_test(test_frozen),
 	cmocka_unit_test_teardown(test_block_io, bio_teardown),

@@ -85,6 +85,14 @@ _public_ size_t pcon_escape_name(char *buf, size_t size, const char *name)
 {
 	struct sink s = { buf, size, 0 };
 	for (const unsigned char *p = (const unsigned char *)name; *p;) {
+		size_t run = 0; /* printable ASCII but the backslash: as it is, in one copy */
+		while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '\\')
+			run++;
+		if (run) {
+			put(&s, (const char *)p, run);
+			p += run;
+			continue;
+		}
 		uint32_t cp;
 		size_t n = utf8_len(p, &cp);
 		if (*p == '\\')

@@ -40,21 +40,24 @@ static int field_u64(const char *line, const char *key, uint64_t *ret)
 static int parse_row(const char *line, struct pcond_row *w)
 {
 	uint64_t sampled, unknown;
-	const struct { const char *key; uint64_t *v; } keys[] = {
-		{ "id", &w->id }, { "parent", &w->parent }, { "sampled", &sampled },
-		{ "unknown", &unknown }, { "running", &w->own.running },
-		{ "sleeping", &w->own.sleeping }, { "uninterruptible", &w->own.uninterruptible },
-		{ "stopped", &w->own.stopped }, { "io_wait", &w->own.io_wait },
-		{ "idle", &w->own.idle }, { "other", &w->own.other }, { "total", &w->own.total },
-		{ "sum_running", &w->sum.running }, { "sum_sleeping", &w->sum.sleeping },
-		{ "sum_uninterruptible", &w->sum.uninterruptible },
-		{ "sum_stopped", &w->sum.stopped }, { "sum_io_wait", &w->sum.io_wait },
-		{ "sum_idle", &w->sum.idle }, { "sum_other", &w->sum.other },
-		{ "sum_total", &w->sum.total },
+#define K(key, v) { key, sizeof(key) - 1, v }
+	const struct { const char *key; size_t len; uint64_t *v; } keys[] = {
+		K("id", &w->id), K("parent", &w->parent), K("sampled", &sampled),
+		K("unknown", &unknown), K("running", &w->own.running),
+		K("sleeping", &w->own.sleeping), K("uninterruptible", &w->own.uninterruptible),
+		K("stopped", &w->own.stopped), K("io_wait", &w->own.io_wait),
+		K("idle", &w->own.idle), K("other", &w->own.other), K("total", &w->own.total),
+		K("sum_running", &w->sum.running), K("sum_sleeping", &w->sum.sleeping),
+		K("sum_uninterruptible", &w->sum.uninterruptible),
+		K("sum_stopped", &w->sum.stopped), K("sum_io_wait", &w->sum.io_wait),
+		K("sum_idle", &w->sum.idle), K("sum_other", &w->sum.other),
+		K("sum_total", &w->sum.total),
 	};
+#undef K
 	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	char path[PROTO_PATH_MAX] = "";
 	uint32_t seen = 0;
+	size_t next = 0; /* pcond sends the keys in this order: try that one first */
 	for (const char *p = strchr(line, ' '); p && *p;) {
 		p += strspn(p, " ");
 		size_t n = strcspn(p, " ");
@@ -66,12 +69,16 @@ static int parse_row(const char *line, struct pcond_row *w)
 			if (proto_unescape(eq + 1, vl, path, sizeof(path)) < 0)
 				return -EBADMSG;
 		} else {
-			for (size_t i = 0; i < nkeys; i++)
-				if (strlen(keys[i].key) == kl && !memcmp(p, keys[i].key, kl)) {
+			for (size_t k = 0; k < nkeys; k++) {
+				size_t i = (next + k) % nkeys;
+				if (keys[i].len == kl && !memcmp(p, keys[i].key, kl)) {
 					if (number(eq + 1, vl, keys[i].v) < 0)
 						return -EBADMSG;
 					seen |= 1u << i;
+					next = i + 1;
+					break;
 				}
+			}
 		}
 		p += n;
 	}

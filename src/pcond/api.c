@@ -84,18 +84,34 @@ static void do_loadavg(struct pcond *d, struct conn *c, const struct proto_req *
 	(void)buf_printf(&c->out, "ok %zu\n", lines);
 }
 
-/* " running=N ... total=N" of s, each key after prefix. */
-static int put_counts(struct buf *b, const char *prefix, const struct pcon_taskstats *s)
+/* " KEY=N", KEY being prefix and key, at p; the end. An answer of 1,000
+ * containers is 16,000 of these: by hand, at a tenth of printf's cost. */
+static char *put_kv(char *p, const char *prefix, const char *key, uint64_t v)
 {
-	return buf_printf(b,
-			  " %srunning=%llu %ssleeping=%llu %suninterruptible=%llu %sstopped=%llu "
-			  "%sio_wait=%llu %sidle=%llu %sother=%llu %stotal=%llu",
-			  prefix, (unsigned long long)s->running, prefix,
-			  (unsigned long long)s->sleeping, prefix,
-			  (unsigned long long)s->uninterruptible, prefix,
-			  (unsigned long long)s->stopped, prefix, (unsigned long long)s->io_wait,
-			  prefix, (unsigned long long)s->idle, prefix, (unsigned long long)s->other,
-			  prefix, (unsigned long long)s->total);
+	char digits[20];
+	int n = 0;
+	*p++ = ' ';
+	p = stpcpy(stpcpy(p, prefix), key);
+	*p++ = '=';
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* " running=N ... total=N" of s, each key after prefix, at p; the end. */
+static char *put_counts(char *p, const char *prefix, const struct pcon_taskstats *s)
+{
+	p = put_kv(p, prefix, "running", s->running);
+	p = put_kv(p, prefix, "sleeping", s->sleeping);
+	p = put_kv(p, prefix, "uninterruptible", s->uninterruptible);
+	p = put_kv(p, prefix, "stopped", s->stopped);
+	p = put_kv(p, prefix, "io_wait", s->io_wait);
+	p = put_kv(p, prefix, "idle", s->idle);
+	p = put_kv(p, prefix, "other", s->other);
+	return put_kv(p, prefix, "total", s->total);
 }
 
 static int put_taskstats(struct buf *b, const struct node *n)
@@ -103,13 +119,17 @@ static int put_taskstats(struct buf *b, const struct node *n)
 	char path[3 * 4096 + 1];
 	if (proto_escape(n->c->path, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	int r = buf_printf(b, "taskstats path=%s id=%llu parent=%llu sampled=%d unknown=%u", path,
-			   (unsigned long long)n->id,
-			   (unsigned long long)(n->parent ? n->parent->id : 0), n->sampled ? 1 : 0,
-			   n->own.unknown | n->sum.unknown);
-	r = r < 0 ? r : put_counts(b, "", &n->own);
-	r = r < 0 ? r : put_counts(b, "sum_", &n->sum);
-	return r < 0 ? r : buf_printf(b, "\n");
+	char line[1024], *p = line; /* 4 keys and 16 counts, each at most 41 bytes */
+	p = put_kv(p, "", "id", n->id);
+	p = put_kv(p, "", "parent", n->parent ? n->parent->id : 0);
+	p = put_kv(p, "", "sampled", n->sampled ? 1 : 0);
+	p = put_kv(p, "", "unknown", n->own.unknown | n->sum.unknown);
+	p = put_counts(p, "", &n->own);
+	p = put_counts(p, "sum_", &n->sum);
+	*p++ = '\n';
+	int r = buf_put(b, "taskstats path=", 15);
+	r = r < 0 ? r : buf_put(b, path, strlen(path));
+	return r < 0 ? r : buf_put(b, line, (size_t)(p - line));
 }
 
 /*

@@ -41,22 +41,25 @@ int buf_put(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Formatted into the room left, once; a second time only when it did not fit. */
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	int r = buf_reserve(b, (size_t)n + 1);
-	if (r < 0)
-		return r;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -EINVAL;
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		int r = buf_reserve(b, (size_t)n + 1);
+		if (r < 0)
+			return r;
+	}
 }
 
 void buf_free(struct buf *b)

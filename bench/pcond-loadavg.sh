@@ -115,10 +115,11 @@ for be in bpf proc; do
 done
 sleep 7 # start-up scans and the first sample out of the window
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
+# CPU ns of every thread of a process so far (schedstat: exact, where the
+# clock ticks of /proc/PID/stat are 10 ms apart).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}'; }
 declare -A c0
-for p in $pid_bpf $pid_proc $lx; do c0[$p]=$(ticks "$p"); done
+for p in $pid_bpf $pid_proc $lx; do c0[$p]=$(cpu_ns "$p"); done
 sleep "$S"
 samples=$((S / 5))
 status() {
@@ -138,9 +139,9 @@ declare -A ms pct rss tracked
 for name in bpf proc lxcfs; do
 	case $name in bpf) p=$pid_bpf ;; proc) p=$pid_proc ;; lxcfs) p=$lx ;; esac
 	[ -n "$p" ] || continue
-	dt=$(( $(ticks "$p") - ${c0[$p]} ))
-	ms[$name]=$(awk -v t="$dt" -v hz="$hz" -v n="$samples" 'BEGIN { printf "%.1f", t * 1000 / hz / n }')
-	pct[$name]=$(awk -v t="$dt" -v hz="$hz" -v s="$S" 'BEGIN { printf "%.2f", t / hz / s * 100 }')
+	dt=$(( $(cpu_ns "$p") - ${c0[$p]} ))
+	ms[$name]=$(awk -v t="$dt" -v n="$samples" 'BEGIN { printf "%.2f", t / 1e6 / n }')
+	pct[$name]=$(awk -v t="$dt" -v s="$S" 'BEGIN { printf "%.3f", t / 1e9 / s * 100 }')
 	rss[$name]=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$p/status")
 	tracked[$name]=-
 	[ "$name" != lxcfs ] && tracked[$name]=$(status "$dir/$name.sock" | grep -o ' tracked=[0-9]*' | cut -d= -f2)

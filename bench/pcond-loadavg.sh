@@ -115,9 +115,17 @@ for be in bpf proc; do
 done
 sleep 7 # start-up scans and the first sample out of the window
 
-# CPU ns of every thread of a process so far (schedstat: exact, where the
-# clock ticks of /proc/PID/stat are 10 ms apart).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}'; }
+# CPU ns of a process so far: /proc/PID/stat counts threads that have exited
+# too, but in clock ticks (10 ms; a 5 ms sample would round away), the
+# threads' schedstat to the ns but only for live ones (pcond --backend bpf
+# has no others). Each undercounts, so the larger is the nearer.
+cpu_ns() {
+	local hz t s
+	hz=$(getconf CLK_TCK)
+	t=$(awk -v hz="$hz" '{printf "%d", ($14 + $15) * 1e9 / hz}' "/proc/$1/stat")
+	s=$(cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}')
+	echo $((t > s ? t : s))
+}
 declare -A c0
 for p in $pid_bpf $pid_proc $lx; do c0[$p]=$(cpu_ns "$p"); done
 sleep "$S"

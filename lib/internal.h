@@ -71,6 +71,8 @@ struct pcon {
 		uint16_t family;
 		bool query;                   /* bpf: query_css loaded (one container per bpf() call) */
 		bool no_query;                /* PCON_BPF_WALK=css_task_iter: never load it */
+		bool task_visit;              /* PCON_BPF_WALK=task_iter: the task walk by visits */
+		bool task_all;                /* the task walk loaded is count_tasks_all */
 		uint64_t n_query;             /* queries query_css answered (tests look) */
 		bool query_tried;             /* the reload with query_css was tried */
 		unsigned n_single;            /* single-container bpf queries so far */

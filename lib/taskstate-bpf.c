@@ -83,8 +83,9 @@ static struct bpf_program *prog(const struct pcon *p, enum prog which)
 }
 
 /* Load the program of one walk with room for max records; map its records.
- * query: with the query program and the keeping iterator (cgroup walks only). */
-static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool query)
+ * query: with the query program and the keeping iterator (cgroup walks
+ * only); all: the task walk by count_tasks_all (else by count_tasks). */
+static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool query, bool all)
 {
 	libbpf_quiet();
 	struct taskstate_bpf *skel = taskstate_bpf__open();
@@ -100,7 +101,8 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 	    bpf_program__set_autoload(skel->progs.count_css_keep, css && query) < 0 ||
 	    bpf_program__set_autoload(skel->progs.query_css, css && query) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.cgrps, query ? TS_CACHE_MAX : 1) < 0 ||
-	    bpf_program__set_autoload(skel->progs.count_tasks, walk == PCON_WALK_TASK) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_tasks, walk == PCON_WALK_TASK && !all) < 0 ||
+	    bpf_program__set_autoload(skel->progs.count_tasks_all, walk == PCON_WALK_TASK && all) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.recs, max) < 0 ||
 	    bpf_map__set_max_entries(skel->maps.slots, walk == PCON_WALK_TASK ? max : 1) < 0 ||
 	    taskstate_bpf__load(skel) != 0)
@@ -126,13 +128,20 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 	p->ts.recs_max = max;
 	p->ts.walk = walk;
 	p->ts.query = query;
+	p->ts.task_all = walk == PCON_WALK_TASK && all;
 	return 0;
 }
 
 /* Load (or reload, larger) the program of one walk; the query program stays as it was. */
 static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
 {
-	return load_one(p, walk, max, p->ts.skel && p->ts.query);
+	bool query = p->ts.skel && p->ts.query;
+	if (walk != PCON_WALK_TASK || (p->ts.skel && !p->ts.task_all))
+		return load_one(p, walk, max, query, false);
+	/* bpf_loop (5.17+) runs the walk in one visit; before it, every thread
+	 * is a visit of the iterator. */
+	int r = p->ts.task_visit ? -EOPNOTSUPP : load_one(p, walk, max, query, true);
+	return r < 0 ? load_one(p, walk, max, query, false) : r;
 }
 
 /*
@@ -150,7 +159,7 @@ static void want_query(struct pcon *p)
 	    ++p->ts.n_single < 2)
 		return;
 	p->ts.query_tried = true;
-	(void)load_one(p, p->ts.walk, p->ts.recs_max, true);
+	(void)load_one(p, p->ts.walk, p->ts.recs_max, true, false);
 }
 
 /* The walk PCON_BPF_WALK asks for, PCON_WALK_NONE to probe, or INVALID. */
@@ -159,6 +168,7 @@ void taskstate_bpf_setup(struct pcon *p)
 	const char *w = getenv("PCON_BPF_WALK");
 	p->ts.want = forced_walk(w);
 	p->ts.no_query = w && strcmp(w, "css_task_iter") == 0;
+	p->ts.task_visit = w && strcmp(w, "task_iter") == 0;
 }
 
 static enum pcon_walk forced_walk(const char *w)
@@ -167,6 +177,8 @@ static enum pcon_walk forced_walk(const char *w)
 		return PCON_WALK_NONE;
 	if (strcmp(w, "css_task_iter") == 0)
 		return PCON_WALK_CSS_TASK;
+	if (strcmp(w, "task_iter") == 0)
+		return PCON_WALK_TASK;
 	for (int i = PCON_WALK_CSS_TASK; i < PCON_WALK_MAX; i++)
 		if (strcmp(w, pcon_walk_to_string((enum pcon_walk)i)) == 0)
 			return (enum pcon_walk)i;
@@ -214,13 +226,20 @@ uint64_t taskstate_bpf_relocked(const struct pcon *p)
 	return p->ts.skel ? p->ts.skel->bss->relocked : 0;
 }
 
+bool taskstate_bpf_task_all(const struct pcon *p)
+{
+	return p->ts.skel && p->ts.task_all;
+}
+
 enum pcon_walk taskstate_bpf_walk_kind(const struct pcon *p)
 {
 	return p->ts.bpf_err > 0 ? p->ts.walk : PCON_WALK_NONE;
 }
 
-/* Run one iterator of prog (attached to cgroup_fd for a cgroup iterator) to its end. */
-static int run_iter(const struct bpf_program *prog, int cgroup_fd, bool recursive)
+/* Run one iterator of prog (attached to cgroup_fd for a cgroup iterator) to
+ * its end; one_byte: until the program writes the byte that says its walk
+ * is done (count_tasks_all), -EIO if it never does. */
+static int run_iter(const struct bpf_program *prog, int cgroup_fd, bool recursive, bool one_byte)
 {
 	union bpf_iter_link_info info = { 0 };
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
@@ -239,10 +258,13 @@ static int run_iter(const struct bpf_program *prog, int cgroup_fd, bool recursiv
 		return fd == -1 ? negerrno() : fd;
 	char buf[64];
 	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) != 0)
+	while ((n = read(fd, buf, one_byte ? 1 : sizeof(buf))) != 0) {
 		if (n < 0 && errno != EINTR)
 			return negerrno();
-	return 0;
+		if (n > 0 && one_byte)
+			return 0; /* closing the iterator ends it */
+	}
+	return one_byte ? -EIO : 0;
 }
 
 /* The hierarchy value count_tasks looks threads up in, or -EOPNOTSUPP. */
@@ -316,11 +338,11 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 	if (cgroup_walk(p->ts.walk) && p->ts.query && !recursive) {
 		/* The container's first query: leave its cgroup for the query program. */
 		skel->bss->keep_key = cache_key(c);
-		int r = run_iter(prog(p, PROG_KEEP), c->fd, false);
+		int r = run_iter(prog(p, PROG_KEEP), c->fd, false, false);
 		if (r < 0)
 			return r;
 	} else if (cgroup_walk(p->ts.walk)) {
-		int r = run_iter(prog(p, PROG_WALK), c->fd, recursive);
+		int r = run_iter(prog(p, PROG_WALK), c->fd, recursive, false);
 		if (r < 0)
 			return r;
 	} else {
@@ -332,7 +354,9 @@ static int walk_once(struct pcon *p, const struct pcon_container *c, bool recurs
 		skel->bss->ss_slot = 0;
 		skel->bss->last_cgrp = 0;
 		skel->bss->last_cset = 0;
-		r = run_iter(skel->progs.count_tasks, -1, false);
+		skel->bss->lost = 0;
+		r = p->ts.task_all ? run_iter(skel->progs.count_tasks_all, -1, false, true)
+				   : run_iter(skel->progs.count_tasks, -1, false, false);
 		int rr = clear_slots(p);
 		if (r < 0 || rr < 0)
 			return r < 0 ? r : rr;

@@ -63,6 +63,8 @@ uint64_t taskstate_bpf_queries(const struct pcon *p);
 /* How many cgroups the css_set walk of p's program walked again under the
  * lock because their lists changed under it (for tests and benchmarks). */
 uint64_t taskstate_bpf_relocked(const struct pcon *p);
+/* Is p's task walk count_tasks_all (one program run, 5.17+)? For tests. */
+bool taskstate_bpf_task_all(const struct pcon *p);
 /* One iterator walk of c (with its descendants if recursive) into s. */
 int taskstate_bpf_walk(struct pcon *p, const struct pcon_container *c, bool recursive,
 		       struct pcon_tsnap *s);

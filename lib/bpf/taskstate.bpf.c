@@ -99,8 +99,9 @@ static __u64 parent_id(struct cgroup *cgrp)
 	return p ? p->cgroup->kn->id : 0;
 }
 
-/* The next free record, set up for cgrp; NULL (and overflow) when full. */
-static struct ts_record *new_record(struct cgroup *cgrp, __u32 *ret_slot)
+/* The next free record, set up for cgroup id (parent id parent); NULL (and
+ * overflow) when full. */
+static struct ts_record *new_record(__u64 id, __u64 parent, __u32 *ret_slot)
 {
 	__u32 i = n_recs;
 	struct ts_record *rec = i < max_recs ? bpf_map_lookup_elem(&recs, &i) : NULL;
@@ -110,8 +111,8 @@ static struct ts_record *new_record(struct cgroup *cgrp, __u32 *ret_slot)
 	}
 	n_recs = i + 1;
 	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->cgroup_id = cgrp->kn->id;
-	rec->parent_id = parent_id(cgrp);
+	rec->cgroup_id = id;
+	rec->parent_id = parent;
 	*ret_slot = i;
 	return rec;
 }
@@ -252,7 +253,7 @@ static __always_inline void record_cgroup(struct cgroup *cgrp, bool lockless)
 
 	struct counts c = {};
 
-	if (!(rec = new_record(cgrp, &slot)))
+	if (!(rec = new_record(cgrp->kn->id, parent_id(cgrp), &slot)))
 		return;
 	count_cgroup(&c, cgrp, lockless);
 	/* Into the record once: a store per thread into map memory costs more. */
@@ -349,81 +350,96 @@ int query_set(struct ts_query *q) { return query(q, true); }
 SEC("syscall")
 int query_css(struct ts_query *q) { return query(q, false); }
 
+/*
+ * The task walk. Its programs see threads by address: count_tasks_all walks
+ * the kernel's thread lists itself, and container_of on a trusted pointer
+ * needs 6.2's bpf_rdonly_cast, so every load here is a probe read, offsets
+ * from this kernel's BTF.
+ */
+#define OFF(type, field) ((__u64)bpf_core_field_offset(type, field))
+
+static __always_inline __u64 rd64(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __u32 rd32(__u64 addr)
+{
+	__u32 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
 /* count_tasks' memory between threads of one walk (threads of a process
  * come one after another and mostly share a cgroup). */
 __u32 ss_slot;    /* the css_set slot of hier's controller, found once */
 __u64 last_cgrp;  /* the cgroup of the previous thread, and its record */
 __u32 last_rec;
 
-/* The css in slot i of cset: constant indexes, so each read is a plain load
- * (rdma and misc, slots 12 and 13 where they exist, are not looked at). */
-static struct cgroup_subsys_state *css_at(struct css_set *cset, __u32 i)
+static __u64 cgroup_id_at(__u64 cgrp)
 {
-	switch (i) {
-	case 0: return cset->subsys[0];
-	case 1: return cset->subsys[1];
-	case 2: return cset->subsys[2];
-	case 3: return cset->subsys[3];
-	case 4: return cset->subsys[4];
-	case 5: return cset->subsys[5];
-	case 6: return cset->subsys[6];
-	case 7: return cset->subsys[7];
-	case 8: return cset->subsys[8];
-	case 9: return cset->subsys[9];
-	case 10: return cset->subsys[10];
-	case 11: return cset->subsys[11];
-	default: return NULL;
-	}
+	return rd64(rd64(cgrp + OFF(struct cgroup, kn)) + OFF(struct kernfs_node, id));
 }
 
-static bool in_hier(struct cgroup_subsys_state *css)
+static __u64 cgroup_parent_at(__u64 cgrp)
 {
-	return css && css->cgroup->root->hierarchy_id == (int)hier;
+	__u64 css = rd64(cgrp + OFF(struct cgroup, self) + OFF(struct cgroup_subsys_state, parent));
+	return css ? rd64(css + OFF(struct cgroup_subsys_state, cgroup)) : 0;
 }
 
-/* The thread's cgroup in the walked hierarchy, or NULL. */
-static struct cgroup *task_cgroup(struct task_struct *task)
+/* The cgroup of the css in slot i of css_set cset if it is in the walked
+ * hierarchy, else 0. */
+static __u64 slot_cgroup(__u64 cset, __u32 i)
 {
-	struct css_set *cset = task->cgroups;
-	if (!cset)
-		return NULL;
+	__u64 css = rd64(cset + OFF(struct css_set, subsys) + 8 * (__u64)i);
+	__u64 cgrp = css ? rd64(css + OFF(struct cgroup_subsys_state, cgroup)) : 0;
+	__u64 root = cgrp ? rd64(cgrp + OFF(struct cgroup, root)) : 0;
+	return root && rd32(root + OFF(struct cgroup_root, hierarchy_id)) == hier ? cgrp : 0;
+}
+
+/* The cgroup of css_set cset in the walked hierarchy, or 0. */
+static __u64 cset_cgroup(__u64 cset)
+{
 	if (hier == TS_HIER_V2)
-		return cset->dfl_cgrp;
+		return rd64(cset + OFF(struct css_set, dfl_cgrp));
 	/* A v1 hierarchy: the css of any of its controllers. */
-	struct cgroup_subsys_state *css = css_at(cset, ss_slot);
-	if (in_hier(css))
-		return css->cgroup;
-	for (__u32 i = 0; i < 12; i++) {
-		css = css_at(cset, i);
-		if (in_hier(css)) {
+	__u32 slots = bpf_core_field_size(struct css_set, subsys) / 8;
+	__u64 cgrp = slot_cgroup(cset, ss_slot);
+	if (cgrp)
+		return cgrp;
+	for (__u32 i = 0; i < 16 && i < slots; i++)
+		if ((cgrp = slot_cgroup(cset, i))) {
 			ss_slot = i;
-			return css->cgroup;
+			return cgrp;
 		}
-	}
-	return NULL;
+	return 0;
 }
 
 /* cgrp's record, made (with its ancestors') when first seen. */
-static struct ts_record *record_of(struct cgroup *cgrp)
+static struct ts_record *record_of(__u64 cgrp)
 {
-	if ((__u64)cgrp == last_cgrp)
+	if (cgrp == last_cgrp)
 		return bpf_map_lookup_elem(&recs, &last_rec);
-	__u64 id = cgrp->kn->id;
+	__u64 id = cgroup_id_at(cgrp);
 	__u32 *slot = bpf_map_lookup_elem(&slots, &id);
 	if (slot) {
-		last_cgrp = (__u64)cgrp;
+		last_cgrp = cgrp;
 		last_rec = *slot;
 		return bpf_map_lookup_elem(&recs, slot);
 	}
 	struct ts_record *mine = NULL;
-	struct cgroup *first = cgrp;
+	__u64 first = cgrp;
 	__u32 mine_slot = 0;
 	int depth;
 	for (depth = 0; depth < MAX_DEPTH && cgrp; depth++) {
 		__u32 s;
 		if (depth > 0 && bpf_map_lookup_elem(&slots, &id))
 			break; /* the rest of the chain is known */
-		struct ts_record *rec = new_record(cgrp, &s);
+		__u64 parent = cgroup_parent_at(cgrp);
+		__u64 parent_id = parent ? cgroup_id_at(parent) : 0;
+		struct ts_record *rec = new_record(id, parent_id, &s);
 		if (!rec || bpf_map_update_elem(&slots, &id, &s, BPF_NOEXIST) != 0) {
 			overflow = 1;
 			return NULL;
@@ -432,14 +448,12 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 			mine = rec;
 			mine_slot = s;
 		}
-		struct cgroup_subsys_state *p = cgrp->self.parent;
-		cgrp = p ? p->cgroup : NULL;
-		if (cgrp)
-			id = cgrp->kn->id;
+		cgrp = parent;
+		id = parent_id;
 	}
 	if (depth == MAX_DEPTH && cgrp && !bpf_map_lookup_elem(&slots, &id))
 		too_deep = 1; /* its upper ancestors would miss these threads */
-	last_cgrp = (__u64)first;
+	last_cgrp = first;
 	last_rec = mine_slot;
 	return mine;
 }
@@ -450,21 +464,18 @@ static struct ts_record *record_of(struct cgroup *cgrp)
 __u64 last_cset;
 __u32 last_cset_rec;
 
-SEC("iter/task")
-int count_tasks(struct bpf_iter__task *ctx)
+/* The thread at address task into its cgroup's record. */
+static __always_inline void count_at(__u64 task)
 {
-	struct task_struct *task = ctx->task;
-	if (!task)
-		return 0;
 	struct ts_record *rec;
-	__u64 cset = (__u64)task->cgroups;
+	__u64 cset = rd64(task + OFF(struct task_struct, cgroups));
 	if (cset && cset == last_cset) {
 		rec = bpf_map_lookup_elem(&recs, &last_cset_rec);
 	} else {
-		struct cgroup *cgrp = task_cgroup(task);
+		__u64 cgrp = cset ? cset_cgroup(cset) : 0;
 		if (!cgrp) {
 			unmapped++;
-			return 0;
+			return;
 		}
 		rec = record_of(cgrp);
 		if (rec) {
@@ -473,9 +484,94 @@ int count_tasks(struct bpf_iter__task *ctx)
 		}
 	}
 	if (!rec)
-		return 0;
+		return;
+	unsigned int state = rd32(task + OFF(struct task_struct, __state));
+	unsigned int exit_state = 0;
+	if (ts_needs_exit_state(state))
+		exit_state = rd32(task + OFF(struct task_struct, exit_state));
+	enum ts_bucket b = ts_classify(state, exit_state);
 	/* Straight into the record: one increment, where adding a whole
 	 * struct counts would read and write all seven. */
-	count((struct counts *)rec->n, task);
+	if (b < TS_B_MAX)
+		rec->n[b]++;
+	if (b == TS_B_UNINTERRUPTIBLE &&
+	    ts_io_wait(state, exit_state,
+		       (int)BPF_CORE_READ_BITFIELD_PROBED((struct task_struct *)task, in_iowait)))
+		rec->io_wait++;
+}
+
+/* Linux 5.8 to 5.16: the task iterator visits every thread. */
+SEC("iter/task")
+int count_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (task)
+		count_at((__u64)task);
+	return 0;
+}
+
+/*
+ * Linux 5.17+: one run of the program walks every thread itself, which
+ * costs a third of the iterator's visit of each (its next step looks the
+ * thread up by pid). The iterator only starts it: the first visit walks
+ * the kernel's process list from init_task and each process's thread list,
+ * under the RCU read lock the iterator holds (both lists are RCU lists:
+ * a thread that goes meanwhile still leads on), then writes one byte, and
+ * user space reads one and closes the iterator.
+ */
+struct all_walk {
+	__u64 head;   /* init_task's node in the process list: the end */
+	__u64 proc;   /* the process whose threads are at hand */
+	__u64 thead;  /* its signal's thread list head */
+	__u64 thread; /* the thread at hand (its thread_node), thead when done */
+};
+
+static long all_step(__u32 i, struct all_walk *w)
+{
+	(void)i;
+	if (w->thread == w->thead || !w->thread) { /* the next process */
+		__u64 next = rd64(w->proc + OFF(struct task_struct, tasks));
+		if (!next || next == w->head)
+			return 1;
+		w->proc = next - OFF(struct task_struct, tasks);
+		__u64 sig = rd64(w->proc + OFF(struct task_struct, signal));
+		w->thead = sig ? sig + OFF(struct signal_struct, thread_head) : 0;
+		w->thread = sig ? rd64(w->thead) : 0;
+		return 0;
+	}
+	__u64 t = w->thread - OFF(struct task_struct, thread_node);
+	w->thread = rd64(w->thread);
+	count_at(t);
+	return 0;
+}
+
+__u32 lost; /* count_tasks_all did not find init_task */
+/*
+ * Zeros the verifier cannot see as zeros. Before Linux 6.7 it checked a
+ * bpf_loop callback once, with the state of the first call, and dropped as
+ * dead the branches that state cannot take: started from two known zeros,
+ * all_step's thread branch was gone, and the walk counted no thread.
+ */
+__u64 unknown_zero[2];
+
+SEC("iter/task")
+int count_tasks_all(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	if (!task || lost)
+		return 0;
+	/* init_task (pid 0): up the parents from the first thread visited. */
+	__u64 t = rd64((__u64)task + OFF(struct task_struct, group_leader));
+	for (int i = 0; i < 64 && t && rd32(t + OFF(struct task_struct, pid)); i++)
+		t = rd64(t + OFF(struct task_struct, real_parent));
+	if (!t || rd32(t + OFF(struct task_struct, pid))) {
+		lost = 1; /* no byte written: the read ends empty, and user space says so */
+		return 0;
+	}
+	struct all_walk w = { .head = t + OFF(struct task_struct, tasks), .proc = t,
+			      .thead = unknown_zero[0], .thread = unknown_zero[1] };
+	bpf_loop(1u << 23, all_step, &w, 0);
+	char done = 1;
+	bpf_seq_write(ctx->meta->seq, &done, 1);
 	return 0;
 }

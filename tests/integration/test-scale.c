@@ -22,13 +22,15 @@
 #include "pcontest.h"
 #include "pcon/taskstate.h"
 
-uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internal */
+uint64_t taskstate_bpf_queries(const struct pcon *p); /* libpcon.a internals */
+bool taskstate_bpf_task_all(const struct pcon *p);
 
 #define GROUP 50 /* leaves per middle container */
 #define MAX_HIERS 3
 
 static struct pcon *P;      /* the walk pcon picks */
 static struct pcon *PT, *PC; /* bpf forced to the task walk, the css_task walk */
+static struct pcon *PV;     /* the task walk by the iterator's visits (task_iter) */
 static struct pcon *PI;     /* the css_task walk by iterator only (css_task_iter) */
 static const struct pcon_hier *H[MAX_HIERS];
 static size_t n_h;
@@ -53,6 +55,9 @@ static int setup(void **state)
 	setenv("PCON_BPF_WALK", "css_task", 1);
 	if (r == 0)
 		r = pcon_open(NULL, &PC);
+	setenv("PCON_BPF_WALK", "task_iter", 1);
+	if (r == 0)
+		r = pcon_open(NULL, &PV);
 	setenv("PCON_BPF_WALK", "css_task_iter", 1);
 	if (r == 0)
 		r = pcon_open(NULL, &PI);
@@ -85,6 +90,7 @@ static int teardown(void **state)
 	pt_cleanup();
 	pcon_close(PI);
 	pcon_close(PC);
+	pcon_close(PV);
 	pcon_close(PT);
 	pcon_close(P);
 	return 0;
@@ -419,6 +425,7 @@ static void run_scale(const char *name, size_t leaves)
 		if (bpf_css)
 			check_walk(&t, h, &pl, proc, PC, PCON_WALK_CSS_TASK);
 		check_walk(&t, h, &pl, proc, PT, PCON_WALK_TASK);
+		check_walk(&t, h, &pl, proc, PV, PCON_WALK_TASK);
 		pcon_tsnap_free(proc);
 	}
 	placed_stop(&pl);
@@ -462,6 +469,36 @@ static void test_css_set_walk(void **state)
 	assert_int_equal(default_walk(), PCON_WALK_CSS_SET);
 }
 
+/* The task walk is one program run where the kernel has bpf_loop (5.17+),
+ * and PCON_BPF_WALK=task_iter makes it a visit per thread. */
+static void test_task_walk_kind(void **state)
+{
+	(void)state;
+	if (why[0])
+		SKIP_BECAUSE("%s", why);
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		fail_msg("uname");
+	if (major < 5 || (major == 5 && minor < 17))
+		SKIP_BECAUSE("Linux %s has no bpf_loop (5.17+): the task walk visits each thread",
+			     u.release);
+	struct pcon_container *root;
+	assert_int_equal(pcon_container_open(H[0], "/", &root), 0);
+	struct pcon_taskstats s, v;
+	struct pcon_taskstate_info info;
+	int r = pcon_taskstate_read(PT, root, PCON_BACKEND_BPF, 0, &s, &info);
+	if (r == -EOPNOTSUPP) /* a named v1 hierarchy first: the walk cannot see it */
+		SKIP_BECAUSE("%s: the task walk cannot see this hierarchy", H[0]->name);
+	assert_int_equal(r, 0);
+	assert_int_equal(info.walk, PCON_WALK_TASK);
+	assert_true(taskstate_bpf_task_all(PT));
+	assert_int_equal(pcon_taskstate_read(PV, root, PCON_BACKEND_BPF, 0, &v, &info), 0);
+	assert_int_equal(info.walk, PCON_WALK_TASK);
+	assert_false(taskstate_bpf_task_all(PV));
+	pcon_container_free(root);
+}
+
 static void test_70(void **state) { (void)state; run_scale("s70", 70); }
 static void test_700(void **state) { (void)state; run_scale("s700", 700); }
 static void test_5000(void **state)
@@ -482,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_5000),
 		cmocka_unit_test(test_css_task_walk),
 		cmocka_unit_test(test_css_set_walk),
+		cmocka_unit_test(test_task_walk_kind),
 	};
 	setenv("CMOCKA_MESSAGE_OUTPUT", "TAP", 1);
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;

@@ -122,8 +122,8 @@ sleep 7 # start-up scans and the first sample out of the window
 cpu_ns() {
 	local hz t s
 	hz=$(getconf CLK_TCK)
-	t=$(awk -v hz="$hz" '{printf "%d", ($14 + $15) * 1e9 / hz}' "/proc/$1/stat")
-	s=$(cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%d", ns}')
+	t=$(awk -v hz="$hz" '{printf "%.0f", ($14 + $15) * 1e9 / hz}' "/proc/$1/stat")
+	s=$(cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%.0f", ns}')
 	echo $((t > s ? t : s))
 }
 declare -A c0

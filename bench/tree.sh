@@ -66,9 +66,9 @@ printf '%-52s %8s %14s %8s\n' "command" "median" "min..max" "ratio"
 read -r cg cgmin cgmax < <(timeit 11 systemd-cgtop -b -n 1 --depth=3 "/$PFX")
 line() { printf '%-52s %8s %14s %7.2fx\n' "$1" "$2" "$3..$4" "$(awk -v a="$2" -v b="$cg" 'BEGIN {print a / b}')"; }
 c0=$(cpu_ms $pcond)
-read -r m mn mx < <(timeit 11 $PCON --socket "$dir/s" stats --tree --depth 3 "name=systemd:/$PFX")
+read -r m mn mx < <(timeit 11 $PCON --socket "$dir/s" stats --tree --depth 3 -B bpf "name=systemd:/$PFX")
 c1=$(cpu_ms $pcond)
-line "pcon stats --tree --depth 3 (pcond answers)" "$m" "$mn" "$mx"
+line "pcon stats --tree --depth 3 -B bpf (pcond answers)" "$m" "$mn" "$mx"
 printf '%-52s %8.2f\n' "  pcond's CPU per answer (ms, mean of 11)" "$(awk -v a="$c0" -v b="$c1" 'BEGIN {print (b - a) / 11}')"
 for cmd in "stats --tree --depth 3 --direct -B bpf" "stats --tree --depth 3 -B proc"; do
 	read -r m mn mx < <(timeit 11 $PCON $cmd "name=systemd:/$PFX")

@@ -452,6 +452,19 @@ static void test_css_task_walk(void **state)
 	pcon_container_free(root);
 }
 
+static char release[65]; /* uname -r, once kernel_at_least ran */
+
+/* Is the running kernel major.minor or later? */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		fail_msg("uname");
+	snprintf(release, sizeof(release), "%s", u.release);
+	return ma > major || (ma == major && mi >= minor);
+}
+
 /* The css_set walk is the default from Linux 6.9 (may_goto), where the
  * sizes above checked it beside the others. */
 static void test_css_set_walk(void **state)
@@ -459,13 +472,9 @@ static void test_css_set_walk(void **state)
 	(void)state;
 	if (why[0])
 		SKIP_BECAUSE("%s", why);
-	struct utsname u;
-	int major = 0, minor = 0;
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		fail_msg("uname");
-	if (major < 6 || (major == 6 && minor < 9) || !has_ksym("bpf_iter_css_task_new"))
+	if (!kernel_at_least(6, 9) || !has_ksym("bpf_iter_css_task_new"))
 		SKIP_BECAUSE("Linux %s runs no css_set walk (6.9+ with the css_task kfuncs): "
-			     "the trees were checked with the walks it runs", u.release);
+			     "the trees were checked with the walks it runs", release);
 	assert_int_equal(default_walk(), PCON_WALK_CSS_SET);
 }
 
@@ -476,13 +485,9 @@ static void test_task_walk_kind(void **state)
 	(void)state;
 	if (why[0])
 		SKIP_BECAUSE("%s", why);
-	struct utsname u;
-	int major = 0, minor = 0;
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		fail_msg("uname");
-	if (major < 5 || (major == 5 && minor < 17))
+	if (!kernel_at_least(5, 17))
 		SKIP_BECAUSE("Linux %s has no bpf_loop (5.17+): the task walk visits each thread",
-			     u.release);
+			     release);
 	struct pcon_container *root;
 	assert_int_equal(pcon_container_open(H[0], "/", &root), 0);
 	struct pcon_taskstats s, v;

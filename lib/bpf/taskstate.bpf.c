@@ -351,10 +351,11 @@ SEC("syscall")
 int query_css(struct ts_query *q) { return query(q, false); }
 
 /*
- * The task walk. Its programs see threads by address: count_tasks_all walks
- * the kernel's thread lists itself, and container_of on a trusted pointer
- * needs 6.2's bpf_rdonly_cast, so every load here is a probe read, offsets
- * from this kernel's BTF.
+ * The task walk. count_tasks_all sees threads by address, as it walks the
+ * kernel's thread lists itself (container_of on a trusted pointer needs
+ * 6.2's bpf_rdonly_cast), so it reads them by probe, offsets from this
+ * kernel's BTF; so do both programs for the cgroups of a css_set, which
+ * only a thread of another css_set than the last one looks up.
  */
 #define OFF(type, field) ((__u64)bpf_core_field_offset(type, field))
 
@@ -464,25 +465,43 @@ static struct ts_record *record_of(__u64 cgrp)
 __u64 last_cset;
 __u32 last_cset_rec;
 
-/* The thread at address task into its cgroup's record. */
+/* The record of the threads of css_set cset, or NULL (the thread counted
+ * as unmapped, or no room). */
+static __always_inline struct ts_record *cset_record(__u64 cset)
+{
+	if (cset && cset == last_cset)
+		return bpf_map_lookup_elem(&recs, &last_cset_rec);
+	__u64 cgrp = cset ? cset_cgroup(cset) : 0;
+	if (!cgrp) {
+		unmapped++;
+		return NULL;
+	}
+	struct ts_record *rec = record_of(cgrp);
+	if (rec) {
+		last_cset = cset;
+		last_cset_rec = last_rec;
+	}
+	return rec;
+}
+
+/* Linux 5.8 to 5.16: the task iterator visits every thread, whose fields
+ * are read straight from the trusted pointer. Straight into the record:
+ * one increment, where adding a whole struct counts would read and write
+ * all seven. */
+SEC("iter/task")
+int count_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ts_record *rec = task ? cset_record((__u64)task->cgroups) : NULL;
+	if (rec)
+		count((struct counts *)rec->n, task);
+	return 0;
+}
+
+/* count() of the thread at address task, by probe reads. */
 static __always_inline void count_at(__u64 task)
 {
-	struct ts_record *rec;
-	__u64 cset = rd64(task + OFF(struct task_struct, cgroups));
-	if (cset && cset == last_cset) {
-		rec = bpf_map_lookup_elem(&recs, &last_cset_rec);
-	} else {
-		__u64 cgrp = cset ? cset_cgroup(cset) : 0;
-		if (!cgrp) {
-			unmapped++;
-			return;
-		}
-		rec = record_of(cgrp);
-		if (rec) {
-			last_cset = cset;
-			last_cset_rec = last_rec;
-		}
-	}
+	struct ts_record *rec = cset_record(rd64(task + OFF(struct task_struct, cgroups)));
 	if (!rec)
 		return;
 	unsigned int state = rd32(task + OFF(struct task_struct, __state));
@@ -490,24 +509,12 @@ static __always_inline void count_at(__u64 task)
 	if (ts_needs_exit_state(state))
 		exit_state = rd32(task + OFF(struct task_struct, exit_state));
 	enum ts_bucket b = ts_classify(state, exit_state);
-	/* Straight into the record: one increment, where adding a whole
-	 * struct counts would read and write all seven. */
 	if (b < TS_B_MAX)
 		rec->n[b]++;
 	if (b == TS_B_UNINTERRUPTIBLE &&
 	    ts_io_wait(state, exit_state,
 		       (int)BPF_CORE_READ_BITFIELD_PROBED((struct task_struct *)task, in_iowait)))
 		rec->io_wait++;
-}
-
-/* Linux 5.8 to 5.16: the task iterator visits every thread. */
-SEC("iter/task")
-int count_tasks(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	if (task)
-		count_at((__u64)task);
-	return 0;
 }
 
 /*

@@ -136,12 +136,12 @@ static int load_one(struct pcon *p, enum pcon_walk walk, uint32_t max, bool quer
 static int load(struct pcon *p, enum pcon_walk walk, uint32_t max)
 {
 	bool query = p->ts.skel && p->ts.query;
-	if (walk != PCON_WALK_TASK || (p->ts.skel && !p->ts.task_all))
-		return load_one(p, walk, max, query, false);
-	/* bpf_loop (5.17+) runs the walk in one visit; before it, every thread
-	 * is a visit of the iterator. */
-	int r = p->ts.task_visit ? -EOPNOTSUPP : load_one(p, walk, max, query, true);
-	return r < 0 ? load_one(p, walk, max, query, false) : r;
+	/* The task walk: in one visit where bpf_loop is (5.17+), unless forced
+	 * to visits or already loaded so; else a visit of the iterator a thread. */
+	if (walk == PCON_WALK_TASK && !p->ts.task_visit && (!p->ts.skel || p->ts.task_all) &&
+	    load_one(p, walk, max, query, true) == 0)
+		return 0;
+	return load_one(p, walk, max, query, false);
 }
 
 /*

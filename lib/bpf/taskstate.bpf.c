@@ -117,6 +117,24 @@ static struct ts_record *new_record(__u64 id, __u64 parent, __u32 *ret_slot)
 	return rec;
 }
 
+/* Offsets in this kernel's structs (BTF), and probe reads at an address:
+ * the task walk's count_tasks_all sees threads by address. */
+#define OFF(type, field) ((__u64)bpf_core_field_offset(type, field))
+
+static __always_inline __u64 rd64(__u64 addr)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __u32 rd32(__u64 addr)
+{
+	__u32 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
 /* Counts of one cgroup's threads, on the stack while a walk adds them up. */
 struct counts {
 	__u64 n[TS_B_MAX];
@@ -126,22 +144,31 @@ struct counts {
 _Static_assert(__builtin_offsetof(struct ts_record, io_wait) - __builtin_offsetof(struct ts_record, n) ==
 		       __builtin_offsetof(struct counts, io_wait), "struct counts is a ts_record's tail");
 
+/* A field of task: a plain load through a pointer the verifier trusts, or
+ * (probed) a probe read at the task's address. probed is a constant at
+ * every call, so the other way is never compiled in. */
+#define TASK_FIELD(task, probed, field)                                                    \
+	((probed) ? rd32((__u64)(task) + OFF(struct task_struct, field))                   \
+		  : (unsigned int)(task)->field)
+
 /*
  * __state sits in the task's first cache line; exit_state and in_iowait
  * share another, which the kernel's own cgroupstats never touches for a
  * sleeping task. Read it only when the bucket depends on it.
  */
-static __always_inline void count(struct counts *c, struct task_struct *task)
+static __always_inline void count(struct counts *c, struct task_struct *task, bool probed)
 {
-	unsigned int state = task->__state;
+	unsigned int state = TASK_FIELD(task, probed, __state);
 	unsigned int exit_state = 0;
 	if (ts_needs_exit_state(state))
-		exit_state = (unsigned int)task->exit_state;
+		exit_state = TASK_FIELD(task, probed, exit_state);
 	enum ts_bucket b = ts_classify(state, exit_state);
 	if (b < TS_B_MAX)
 		c->n[b]++;
 	if (b == TS_B_UNINTERRUPTIBLE &&
-	    ts_io_wait(state, exit_state, (int)BPF_CORE_READ_BITFIELD(task, in_iowait)))
+	    ts_io_wait(state, exit_state,
+		       probed ? (int)BPF_CORE_READ_BITFIELD_PROBED(task, in_iowait)
+			      : (int)BPF_CORE_READ_BITFIELD(task, in_iowait)))
 		c->io_wait++;
 }
 
@@ -166,7 +193,7 @@ static __always_inline long walk_cset(struct counts *c, struct css_set *cset)
 		struct task_struct *t = OWNER(pos, struct task_struct, cg_list);
 		if (t->cgroups != cset)
 			return -1;
-		count(c, t);
+		count(c, t, false);
 		n++;
 		struct list_head *next = t->cg_list.next;
 		if (next == pos)
@@ -220,7 +247,7 @@ static __always_inline void count_cgroup(struct counts *c, struct cgroup *cgrp, 
 	struct task_struct *task;
 	bpf_iter_css_task_new(&it, &cgrp->self, 0); /* 0: every thread */
 	while ((task = bpf_iter_css_task_next(&it)))
-		count(c, task);
+		count(c, task, false);
 	bpf_iter_css_task_destroy(&it);
 }
 
@@ -357,22 +384,6 @@ int query_css(struct ts_query *q) { return query(q, false); }
  * kernel's BTF; so do both programs for the cgroups of a css_set, which
  * only a thread of another css_set than the last one looks up.
  */
-#define OFF(type, field) ((__u64)bpf_core_field_offset(type, field))
-
-static __always_inline __u64 rd64(__u64 addr)
-{
-	__u64 v = 0;
-	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
-	return v;
-}
-
-static __always_inline __u32 rd32(__u64 addr)
-{
-	__u32 v = 0;
-	bpf_probe_read_kernel(&v, sizeof(v), (const void *)addr);
-	return v;
-}
-
 /* count_tasks' memory between threads of one walk (threads of a process
  * come one after another and mostly share a cgroup). */
 __u32 ss_slot;    /* the css_set slot of hier's controller, found once */
@@ -494,27 +505,16 @@ int count_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct ts_record *rec = task ? cset_record((__u64)task->cgroups) : NULL;
 	if (rec)
-		count((struct counts *)rec->n, task);
+		count((struct counts *)rec->n, task, false);
 	return 0;
 }
 
-/* count() of the thread at address task, by probe reads. */
+/* The thread at address task into its record, by probe reads. */
 static __always_inline void count_at(__u64 task)
 {
 	struct ts_record *rec = cset_record(rd64(task + OFF(struct task_struct, cgroups)));
-	if (!rec)
-		return;
-	unsigned int state = rd32(task + OFF(struct task_struct, __state));
-	unsigned int exit_state = 0;
-	if (ts_needs_exit_state(state))
-		exit_state = rd32(task + OFF(struct task_struct, exit_state));
-	enum ts_bucket b = ts_classify(state, exit_state);
-	if (b < TS_B_MAX)
-		rec->n[b]++;
-	if (b == TS_B_UNINTERRUPTIBLE &&
-	    ts_io_wait(state, exit_state,
-		       (int)BPF_CORE_READ_BITFIELD_PROBED((struct task_struct *)task, in_iowait)))
-		rec->io_wait++;
+	if (rec)
+		count((struct counts *)rec->n, (struct task_struct *)task, true);
 }
 
 /*
